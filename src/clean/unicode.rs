@@ -1,0 +1,91 @@
+//! Character-level normalisation: NFKC for compatibility forms, except the full-width Chinese
+//! punctuation that NFKC would turn into ASCII; control, zero-width and bidi characters removed.
+use super::Step;
+use crate::document::PAGE_BREAK;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
+
+pub struct Characters {
+    pub nfkc: bool,
+}
+
+impl Step for Characters {
+    fn apply(&self, text: String) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut run = String::new();
+        for c in text.chars() {
+            match classify(c) {
+                Class::Plain => run.push(c),
+                Class::Keep => {
+                    self.flush(&mut run, &mut out);
+                    out.push(c)
+                }
+                Class::Drop => {}
+                Class::Replace(r) => {
+                    self.flush(&mut run, &mut out);
+                    out.push(r)
+                }
+            }
+        }
+        self.flush(&mut run, &mut out);
+        out
+    }
+}
+
+impl Characters {
+    /// NFKC a run of ordinary characters; most runs are already normal and are copied as they are.
+    fn flush(&self, run: &mut String, out: &mut String) {
+        if !self.nfkc || is_nfkc_quick(run.chars()) == IsNormalized::Yes {
+            out.push_str(run);
+        } else {
+            out.extend(run.nfkc());
+        }
+        run.clear();
+    }
+}
+
+enum Class {
+    Plain,
+    /// Kept as it is, never NFKC'd.
+    Keep,
+    Drop,
+    Replace(char),
+}
+
+fn classify(c: char) -> Class {
+    match c as u32 {
+        0x20..=0x7E | 0x4E00..=0x9FFF | 0x3001..=0x3002 => Class::Plain,
+        0x0A => Class::Keep,
+        0x09 => Class::Replace(' '),
+        0x0C => Class::Replace(PAGE_BREAK),
+        0x2028 | 0x2029 | 0x0B | 0x85 => Class::Replace('\n'),
+        0x00..=0x1F | 0x7F..=0x9F => Class::Drop,
+        // Soft hyphen, zero-width space/joiners, bidi marks and embeddings, word joiner, BOM.
+        0xAD | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0xFEFF => Class::Drop,
+        // Full-width punctuation ，：；！？（）［］｛｝ etc. and ellipses stay as Chinese text writes them.
+        0xFF01..=0xFF0F | 0xFF1A..=0xFF20 | 0xFF3B..=0xFF40 | 0xFF5B..=0xFF60 | 0x2025..=0x2026 => {
+            Class::Keep
+        }
+        // Circled and parenthesised numbers are list markers: ① must not become 1.
+        0x2460..=0x24FF | 0x3251..=0x325F | 0x32B1..=0x32BF => Class::Keep,
+        _ => Class::Plain,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean(s: &str) -> String {
+        Characters { nfkc: true }.apply(s.to_string())
+    }
+
+    #[test]
+    fn compatibility_forms_fold_but_chinese_punctuation_stays() {
+        assert_eq!(
+            clean("⼼脏（ＡＢＣ１２３）：10㎝，“好”！"),
+            "心脏（ABC123）：10cm，“好”！"
+        );
+        assert_eq!(clean("a\u{200b}b\u{feff}c\u{7}d\te"), "abcd e");
+        assert_eq!(clean("①……"), "①……");
+    }
+}

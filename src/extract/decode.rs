@@ -1,0 +1,152 @@
+//! Bytes → text: BOM, then strict UTF-8, then strict decoders in the order a detector suggests,
+//! and only then a lossy decode whose replacements are counted. Detectors alone guess wrong on
+//! real GBK books (charset-normalizer gives up, chardet says koi8-u); strict decoding does not.
+use encoding_rs::{Encoding, BIG5, GB18030, UTF_16BE, UTF_16LE, UTF_8};
+
+pub struct Decoded {
+    pub text: String,
+    pub encoding: &'static str,
+    /// Byte sequences no candidate decoder accepted, each replaced by U+FFFD.
+    pub replacements: usize,
+}
+
+/// How much of the file the detector reads; strict decoding still checks the whole file.
+const DETECT_BYTES: usize = 256 << 10;
+
+pub fn decode(bytes: &[u8]) -> Decoded {
+    if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
+        return lossy(encoding, &bytes[bom_len..], bom_name(encoding));
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Decoded {
+            text: text.to_string(),
+            encoding: "utf-8",
+            replacements: 0,
+        };
+    }
+    if let Some(encoding) = utf16_bom_or_guess(bytes) {
+        return lossy(encoding, bytes, encoding.name());
+    }
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(
+        &bytes[..bytes.len().min(DETECT_BYTES)],
+        bytes.len() <= DETECT_BYTES,
+    );
+    let guess = detector.guess(None, chardetng::Utf8Detection::Deny);
+    let mut candidates = vec![guess];
+    for fallback in [GB18030, BIG5] {
+        if !candidates.contains(&fallback) {
+            candidates.push(fallback);
+        }
+    }
+    for &encoding in &candidates {
+        if let Some(text) = encoding.decode_without_bom_handling_and_without_replacement(bytes) {
+            return Decoded {
+                text: text.into_owned(),
+                encoding: canonical_name(encoding),
+                replacements: 0,
+            };
+        }
+    }
+    // No decoder accepts every byte: keep the one that needs the fewest replacements.
+    candidates
+        .into_iter()
+        .map(|encoding| lossy(encoding, bytes, canonical_name(encoding)))
+        .min_by_key(|decoded| decoded.replacements)
+        .unwrap_or_else(|| lossy(UTF_8, bytes, "utf-8"))
+}
+
+fn lossy(encoding: &'static Encoding, bytes: &[u8], name: &'static str) -> Decoded {
+    let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
+    let replacements = if had_errors {
+        text.chars().filter(|&c| c == '\u{FFFD}').count()
+    } else {
+        0
+    };
+    Decoded {
+        text: text.into_owned(),
+        encoding: name,
+        replacements,
+    }
+}
+
+/// WHATWG's "GBK" decoder is GB18030; say what the bytes really were.
+fn canonical_name(encoding: &'static Encoding) -> &'static str {
+    if encoding == GB18030 || encoding == encoding_rs::GBK {
+        "gb18030"
+    } else {
+        encoding.name()
+    }
+}
+
+fn bom_name(encoding: &'static Encoding) -> &'static str {
+    if encoding == UTF_8 {
+        "utf-8-bom"
+    } else if encoding == UTF_16LE {
+        "utf-16le-bom"
+    } else {
+        "utf-16be-bom"
+    }
+}
+
+/// UTF-16 without a BOM: text that is mostly ASCII has a NUL in every other byte.
+pub fn utf16_bom_or_guess(bytes: &[u8]) -> Option<&'static Encoding> {
+    if bytes.starts_with(b"\xff\xfe") {
+        return Some(UTF_16LE);
+    }
+    if bytes.starts_with(b"\xfe\xff") {
+        return Some(UTF_16BE);
+    }
+    let head = &bytes[..bytes.len().min(4096) & !1];
+    if head.len() < 16 {
+        return None;
+    }
+    let pairs = head.len() / 2;
+    let even_nuls = head.iter().step_by(2).filter(|&&b| b == 0).count();
+    let odd_nuls = head.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+    if odd_nuls * 10 > pairs * 3 && even_nuls * 20 < pairs {
+        Some(UTF_16LE)
+    } else if even_nuls * 10 > pairs * 3 && odd_nuls * 20 < pairs {
+        Some(UTF_16BE)
+    } else {
+        None
+    }
+}
+
+/// CRLF and lone CR become LF.
+pub fn normalize_newlines(text: String) -> String {
+    if !text.contains('\r') {
+        return text;
+    }
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_decoders_pick_the_right_encoding() {
+        let (gbk, _, _) = GB18030.encode("高血压患者能吃党参吗？");
+        let decoded = decode(&gbk);
+        assert_eq!(decoded.text, "高血压患者能吃党参吗？");
+        assert_eq!(decoded.encoding, "gb18030");
+        let (big5, _, _) =
+            BIG5.encode("醫學院學生在臨床實習時應該注意病人的隱私與尊嚴，這是醫療倫理的基本要求。");
+        assert_eq!(decode(&big5).encoding, "Big5");
+    }
+
+    #[test]
+    fn utf16_without_bom_is_recognised() {
+        let bytes: Vec<u8> = "patient: fever 38.5 C, cough"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        assert_eq!(decode(&bytes).text, "patient: fever 38.5 C, cough");
+    }
+
+    #[test]
+    fn newlines_are_normalised() {
+        assert_eq!(normalize_newlines("a\r\r\n\nb\rc".into()), "a\n\n\nb\nc");
+    }
+}

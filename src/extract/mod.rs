@@ -1,0 +1,178 @@
+//! Extraction: one input file (or archive member) → documents, each carrying its format and
+//! encoding in `meta`. One format, one module; this file only reads, sniffs and dispatches.
+pub mod decode;
+pub mod records;
+pub mod sniff;
+pub mod text;
+
+use crate::config::check_range;
+use crate::document::{Document, Failure, Outcome, Reject};
+use crate::walk::Input;
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use sniff::Format;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExtractConfig {
+    /// JSON / JSON-lines fields holding a record's text, in order of preference. A record with
+    /// none of them contributes every string value that contains Chinese (exam banks: question,
+    /// options, answer, explanation).
+    pub json_text_fields: Vec<String>,
+    /// CSV/TSV columns to keep, by header name; empty keeps every column.
+    pub csv_columns: Vec<String>,
+    /// Larger files are reported as errors instead of read.
+    pub max_file_bytes: u64,
+}
+
+impl Default for ExtractConfig {
+    fn default() -> Self {
+        ExtractConfig {
+            json_text_fields: ["text", "originalText", "content", "body"]
+                .map(String::from)
+                .to_vec(),
+            csv_columns: Vec::new(),
+            max_file_bytes: 4 << 30,
+        }
+    }
+}
+
+impl ExtractConfig {
+    pub fn validate(&self) -> Result<()> {
+        check_range("extract.max_file_bytes", self.max_file_bytes, 1, u64::MAX)
+    }
+}
+
+/// Files are memory-mapped above this size, read into memory below it.
+const MMAP_THRESHOLD: u64 = 16 << 20;
+
+/// What one input gave: its format (for per-format counts) and its outcomes.
+pub struct Extraction {
+    pub format: &'static str,
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Extraction {
+    fn failed(
+        format: &'static str,
+        source: &str,
+        stage: &str,
+        error: impl std::fmt::Display,
+    ) -> Self {
+        Extraction {
+            format,
+            outcomes: vec![Outcome::Failed(Failure::new(source, stage, error))],
+        }
+    }
+}
+
+pub fn extract_file(input: &Input, config: &ExtractConfig) -> Extraction {
+    if let Some(reason) = unreadable_by_name(&input.source) {
+        return Extraction::failed("partial", &input.source, "extract", reason);
+    }
+    if input.size > config.max_file_bytes {
+        let error = format!(
+            "file of {} bytes exceeds extract.max_file_bytes ({})",
+            input.size, config.max_file_bytes
+        );
+        return Extraction::failed("too-large", &input.source, "extract", error);
+    }
+    match read(input) {
+        Ok(bytes) => extract_bytes(&input.source, &bytes, config),
+        Err(e) => Extraction::failed("unreadable", &input.source, "read", e),
+    }
+}
+
+fn read(input: &Input) -> std::io::Result<Bytes> {
+    if input.size < MMAP_THRESHOLD {
+        return std::fs::read(&input.path).map(Bytes::Owned);
+    }
+    let file = std::fs::File::open(&input.path)?;
+    // SAFETY: the map is read-only and dropped before the file is closed; a file truncated by
+    // another process while mapped is the one risk, accepted for read-only corpus folders.
+    let map = unsafe { memmap2::Mmap::map(&file)? };
+    Ok(Bytes::Mapped(map))
+}
+
+enum Bytes {
+    Owned(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Owned(v) => v,
+            Bytes::Mapped(m) => m,
+        }
+    }
+}
+
+/// Names that say the file is not a finished document.
+fn unreadable_by_name(source: &str) -> Option<&'static str> {
+    let base = source
+        .rsplit(['/', '!'])
+        .next()
+        .unwrap_or(source)
+        .to_lowercase();
+    if base.starts_with("~$") {
+        Some("Office lock file (~$…): not a document")
+    } else if base.contains(".baiduyun.downloading") || base.ends_with(".downloading") {
+        Some("partial download (.baiduyun.downloading): not read")
+    } else if [".crdownload", ".part", ".partial", ".!ut", ".td"]
+        .iter()
+        .any(|e| base.ends_with(e))
+    {
+        Some("partial download: not read")
+    } else {
+        None
+    }
+}
+
+/// Extracts one file's bytes; archives call this again for their members.
+pub fn extract_bytes(source: &str, bytes: &[u8], config: &ExtractConfig) -> Extraction {
+    if bytes.is_empty() {
+        let empty = Document::new(source, None, String::new());
+        return Extraction {
+            format: "empty",
+            outcomes: vec![Outcome::Rejected(Reject::of(&empty, "empty-file", None))],
+        };
+    }
+    if mostly_nul(bytes) {
+        let error = "file is mostly NUL bytes (an unfinished or pre-allocated download)";
+        return Extraction::failed("partial", source, "extract", error);
+    }
+    let format = sniff::sniff(source, &bytes[..bytes.len().min(8192)]);
+    let result = match format {
+        Format::Text | Format::Markdown => {
+            Ok(vec![Outcome::Kept(text::extract(source, bytes, format))])
+        }
+        Format::Json | Format::Jsonl | Format::Csv | Format::Tsv => {
+            records::extract(source, bytes, format, config)
+        }
+        other => Err(anyhow::anyhow!("unsupported format: {}", other.name())),
+    };
+    match result {
+        Ok(mut outcomes) => {
+            for outcome in &mut outcomes {
+                if let Outcome::Kept(doc) = outcome {
+                    doc.meta
+                        .entry("format")
+                        .or_insert_with(|| format.name().into());
+                }
+            }
+            Extraction {
+                format: format.name(),
+                outcomes,
+            }
+        }
+        Err(e) => Extraction::failed(format.name(), source, "extract", format!("{e:#}")),
+    }
+}
+
+fn mostly_nul(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(1 << 20)];
+    let nuls = sample.iter().filter(|&&b| b == 0).count();
+    nuls * 10 > sample.len() * 9
+}

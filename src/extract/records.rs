@@ -1,0 +1,227 @@
+//! Record formats: JSON, JSON lines, CSV, TSV. Each record becomes one document, numbered by
+//! its record index so ids are stable; a record that cannot be parsed is a failure of its own
+//! and the rest of the file is still read.
+use super::decode::{decode, normalize_newlines};
+use super::sniff::Format;
+use super::ExtractConfig;
+use crate::document::{Document, Failure, Outcome};
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+pub fn extract(
+    source: &str,
+    bytes: &[u8],
+    format: Format,
+    config: &ExtractConfig,
+) -> Result<Vec<Outcome>> {
+    let decoded = decode(bytes);
+    let text = normalize_newlines(decoded.text);
+    let mut outcomes = match format {
+        Format::Jsonl => json_lines(source, &text, config),
+        Format::Json => json_document(source, &text, config)?,
+        Format::Tsv => delimited(source, &text, b'\t', config),
+        _ => delimited(source, &text, b',', config),
+    };
+    for outcome in &mut outcomes {
+        if let Outcome::Kept(doc) = outcome {
+            doc.set_meta("encoding", decoded.encoding);
+            doc.set_meta("replacements", decoded.replacements);
+        }
+    }
+    Ok(outcomes)
+}
+
+fn json_lines(source: &str, text: &str, config: &ExtractConfig) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let record = index as u64 + 1;
+        match serde_json::from_str::<Value>(line) {
+            Ok(value) => outcomes.push(Outcome::Kept(Document::new(
+                source,
+                Some(record),
+                record_text(&value, config),
+            ))),
+            Err(e) => outcomes.push(Outcome::Failed(Failure::new(
+                &format!("{source}#{record}"),
+                "extract",
+                format!("invalid JSON on line {record}: {e}"),
+            ))),
+        }
+    }
+    outcomes
+}
+
+fn json_document(source: &str, text: &str, config: &ExtractConfig) -> Result<Vec<Outcome>> {
+    let value: Value = serde_json::from_str(text).context("invalid JSON")?;
+    if let Some(pages) = content_list_text(&value) {
+        return Ok(vec![Outcome::Kept(Document::new(source, None, pages))]);
+    }
+    let records: &[Value] = match &value {
+        Value::Array(items) => items,
+        Value::Object(map) if !has_text_field(&value, config) => match single_array_of_objects(map)
+        {
+            Some(items) => items,
+            None => std::slice::from_ref(&value),
+        },
+        _ => std::slice::from_ref(&value),
+    };
+    Ok(records
+        .iter()
+        .enumerate()
+        .map(|(i, record)| {
+            Outcome::Kept(Document::new(
+                source,
+                Some(i as u64 + 1),
+                record_text(record, config),
+            ))
+        })
+        .collect())
+}
+
+fn has_text_field(value: &Value, config: &ExtractConfig) -> bool {
+    config
+        .json_text_fields
+        .iter()
+        .any(|f| value.get(f).is_some_and(Value::is_string))
+}
+
+/// `{"data": [{…}, {…}]}`: the records are the one array of objects.
+fn single_array_of_objects(map: &serde_json::Map<String, Value>) -> Option<&[Value]> {
+    let mut arrays = map.values().filter_map(|v| match v {
+        Value::Array(items) if items.first().is_some_and(Value::is_object) => {
+            Some(items.as_slice())
+        }
+        _ => None,
+    });
+    let first = arrays.next()?;
+    arrays.next().is_none().then_some(first)
+}
+
+/// MinerU's content_list.json: blocks `{type, text, page_idx}` of one paper. Its text blocks
+/// make one document, with a page break wherever `page_idx` changes.
+fn content_list_text(value: &Value) -> Option<String> {
+    let blocks = value.as_array()?;
+    let is_content_list = !blocks.is_empty()
+        && blocks
+            .iter()
+            .all(|b| b.get("type").is_some() && b.get("page_idx").is_some());
+    if !is_content_list {
+        return None;
+    }
+    let mut text = String::new();
+    let mut page = blocks[0].get("page_idx").and_then(Value::as_u64);
+    for block in blocks {
+        let block_page = block.get("page_idx").and_then(Value::as_u64);
+        if block_page != page {
+            text.push(crate::document::PAGE_BREAK);
+            page = block_page;
+        }
+        if block.get("type").and_then(Value::as_str) == Some("text") {
+            if let Some(t) = block.get("text").and_then(Value::as_str) {
+                text.push_str(t.trim());
+                text.push('\n');
+            }
+        }
+    }
+    Some(text)
+}
+
+/// The configured text field of a record, or else every string in it that reads as prose.
+fn record_text(value: &Value, config: &ExtractConfig) -> String {
+    for field in &config.json_text_fields {
+        if let Some(text) = value.get(field).and_then(Value::as_str) {
+            return text.to_string();
+        }
+    }
+    let mut parts = Vec::new();
+    collect_prose(value, None, &mut parts);
+    parts.join("\n")
+}
+
+fn collect_prose(value: &Value, key: Option<&str>, parts: &mut Vec<String>) {
+    match value {
+        Value::String(s) if is_prose(s) => match key {
+            // Exam options keep their letter: "A. 醛固酮增多症定性".
+            Some(k) if k.len() == 1 && k.as_bytes()[0].is_ascii_uppercase() => {
+                parts.push(format!("{k}. {}", s.trim()))
+            }
+            _ => parts.push(s.trim().to_string()),
+        },
+        Value::Array(items) => items.iter().for_each(|v| collect_prose(v, None, parts)),
+        Value::Object(map) => map
+            .iter()
+            .for_each(|(k, v)| collect_prose(v, Some(k), parts)),
+        _ => {}
+    }
+}
+
+/// Chinese text, or words separated by spaces; not ids, codes, tags or numbers.
+fn is_prose(s: &str) -> bool {
+    s.chars().any(crate::clean::is_cjk)
+        || (s.trim().contains(' ') && s.chars().any(char::is_alphabetic))
+}
+
+fn delimited(source: &str, text: &str, delimiter: u8, config: &ExtractConfig) -> Vec<Outcome> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let keep: Option<Vec<usize>> = match reader.headers() {
+        Ok(headers) if !config.csv_columns.is_empty() => Some(
+            headers
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| config.csv_columns.iter().any(|c| c == h.trim()))
+                .map(|(i, _)| i)
+                .collect(),
+        ),
+        _ => None,
+    };
+    let mut outcomes = Vec::new();
+    for (index, row) in reader.records().enumerate() {
+        let record = index as u64 + 1;
+        match row {
+            Ok(row) => {
+                let fields: Vec<&str> = match &keep {
+                    Some(columns) => columns.iter().filter_map(|&i| row.get(i)).collect(),
+                    None => row.iter().collect(),
+                };
+                let text = fields
+                    .iter()
+                    .map(|f| f.trim())
+                    .filter(|f| !f.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                outcomes.push(Outcome::Kept(Document::new(source, Some(record), text)));
+            }
+            Err(e) => outcomes.push(Outcome::Failed(Failure::new(
+                &format!("{source}#{record}"),
+                "extract",
+                e,
+            ))),
+        }
+    }
+    outcomes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exam_record_without_text_field_keeps_question_and_options() {
+        let value: Value = serde_json::from_str(
+            r#"{"id":"413f38dc","question":"小剂量地塞米松抑制试验适用于","options":{"A":"醛固酮增多症定性","B":"motor evoked potentials"},"answer_idx":"A","meta_info":"taiwanese_test_Q"}"#,
+        )
+        .unwrap();
+        let text = record_text(&value, &ExtractConfig::default());
+        assert_eq!(
+            text,
+            "小剂量地塞米松抑制试验适用于\nA. 醛固酮增多症定性\nB. motor evoked potentials"
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! Shard writers: numbered files that roll over at a size, each written to a temporary name and
+//! renamed when complete, so a half-written shard is never taken for a finished one.
+use anyhow::{Context, Result};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// A file written under `NAME.tmp` and moved to `NAME` only by `finish`.
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: BufWriter<File>,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let tmp = path.with_extension(format!(
+            "{}.tmp",
+            path.extension().and_then(|e| e.to_str()).unwrap_or("")
+        ));
+        let file = File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            file: BufWriter::with_capacity(1 << 20, file),
+        })
+    }
+
+    pub fn finish(self) -> Result<PathBuf> {
+        let file = self.file.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&self.tmp, &self.path)
+            .with_context(|| format!("cannot rename to {}", self.path.display()))?;
+        Ok(self.path)
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+enum Sink {
+    Plain(AtomicFile),
+    Zstd(zstd::Encoder<'static, AtomicFile>),
+}
+
+/// `dir/{prefix}-NNNNN.{ext}`, a new file after `max_bytes` uncompressed bytes.
+pub struct ShardWriter {
+    dir: PathBuf,
+    prefix: String,
+    compressed: bool,
+    max_bytes: u64,
+    index: usize,
+    bytes_in_shard: u64,
+    current: Option<Sink>,
+    finished: Vec<PathBuf>,
+}
+
+impl ShardWriter {
+    pub fn new(dir: &Path, prefix: &str, compressed: bool, max_bytes: u64) -> Result<ShardWriter> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(ShardWriter {
+            dir: dir.to_path_buf(),
+            prefix: prefix.to_string(),
+            compressed,
+            max_bytes,
+            index: 0,
+            bytes_in_shard: 0,
+            current: None,
+            finished: Vec::new(),
+        })
+    }
+
+    /// Writes one record; a record is never split across shards.
+    pub fn write_record(&mut self, record: &[u8]) -> Result<()> {
+        if self.bytes_in_shard >= self.max_bytes {
+            self.close_current()?;
+        }
+        if self.current.is_none() {
+            self.open_next()?;
+        }
+        let sink = self.current.as_mut().context("no open shard")?;
+        match sink {
+            Sink::Plain(f) => f.write_all(record)?,
+            Sink::Zstd(z) => z.write_all(record)?,
+        }
+        self.bytes_in_shard += record.len() as u64;
+        Ok(())
+    }
+
+    pub fn write_json<T: serde::Serialize>(&mut self, value: &T) -> Result<()> {
+        let mut line = serde_json::to_vec(value)?;
+        line.push(b'\n');
+        self.write_record(&line)
+    }
+
+    fn open_next(&mut self) -> Result<()> {
+        let ext = if self.compressed { "jsonl.zst" } else { "txt" };
+        let path = self
+            .dir
+            .join(format!("{}-{:05}.{ext}", self.prefix, self.index));
+        let file = AtomicFile::create(&path)?;
+        self.current = Some(if self.compressed {
+            Sink::Zstd(zstd::Encoder::new(file, 3)?)
+        } else {
+            Sink::Plain(file)
+        });
+        self.index += 1;
+        self.bytes_in_shard = 0;
+        Ok(())
+    }
+
+    fn close_current(&mut self) -> Result<()> {
+        let finished = match self.current.take() {
+            Some(Sink::Plain(f)) => f.finish()?,
+            Some(Sink::Zstd(z)) => z.finish()?.finish()?,
+            None => return Ok(()),
+        };
+        self.finished.push(finished);
+        Ok(())
+    }
+
+    /// Closes the last shard and returns every shard written.
+    pub fn finish(mut self) -> Result<Vec<PathBuf>> {
+        self.close_current()?;
+        Ok(self.finished)
+    }
+}
+
+/// Reads the JSON lines of `.jsonl.zst` shards in order.
+pub fn read_jsonl_zst<T: serde::de::DeserializeOwned + 'static>(
+    paths: &[PathBuf],
+) -> impl Iterator<Item = Result<T>> + '_ {
+    use std::io::BufRead;
+    paths.iter().flat_map(|path| {
+        let lines: Box<dyn Iterator<Item = Result<T>>> = match File::open(path)
+            .and_then(zstd::Decoder::new)
+        {
+            Ok(decoder) => Box::new(std::io::BufReader::new(decoder).lines().map(move |line| {
+                let line = line.with_context(|| format!("reading {}", path.display()))?;
+                serde_json::from_str(&line)
+                    .with_context(|| format!("bad record in {}", path.display()))
+            })),
+            Err(e) => Box::new(std::iter::once(Err(
+                anyhow::Error::from(e).context(format!("opening {}", path.display()))
+            ))),
+        };
+        lines
+    })
+}
+
+/// Shards in a folder with the given prefix, in name order.
+pub fn list_shards(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>> {
+    let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                name.starts_with(prefix) && !name.ends_with(".tmp")
+            })
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
+    };
+    paths.sort();
+    Ok(paths)
+}
