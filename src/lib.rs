@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod pipeline;
 pub mod report;
 pub mod run_dir;
+pub mod segment;
 pub mod shard;
 pub mod walk;
 

@@ -17,15 +17,16 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
         return lossy(encoding, &bytes[bom_len..], bom_name(encoding));
     }
+    // Before UTF-8: NUL-interleaved UTF-16 is also valid UTF-8.
+    if let Some(encoding) = utf16_bom_or_guess(bytes) {
+        return lossy(encoding, bytes, encoding.name());
+    }
     if let Ok(text) = std::str::from_utf8(bytes) {
         return Decoded {
             text: text.to_string(),
             encoding: "utf-8",
             replacements: 0,
         };
-    }
-    if let Some(encoding) = utf16_bom_or_guess(bytes) {
-        return lossy(encoding, bytes, encoding.name());
     }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(

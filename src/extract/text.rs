@@ -57,6 +57,7 @@ fn strip_tags(line: &str) -> String {
             .unwrap_or("");
         match name {
             "tr" | "br" | "p" | "div" | "table" => {
+                out.truncate(out.trim_end_matches(' ').len());
                 if !out.ends_with('\n') && !out.is_empty() {
                     out.push('\n')
                 }

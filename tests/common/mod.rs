@@ -22,7 +22,9 @@ pub struct Run {
 
 impl Run {
     pub fn new() -> Run {
-        Run { dir: tempfile::tempdir().expect("temp dir") }
+        Run {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
     pub fn input(&self) -> PathBuf {
         self.dir.path().join("in")
@@ -46,7 +48,12 @@ impl Run {
     /// Writes a pipeline reading `in/` (unless `extra` sets [input]) into `out/`, then runs it.
     pub fn run(&self, extra: &str, args: &[&str]) -> Output {
         let pipeline = self.pipeline(extra);
-        let output = medcorpus().arg("run").arg(&pipeline).args(args).output().expect("run medcorpus");
+        let output = medcorpus()
+            .arg("run")
+            .arg(&pipeline)
+            .args(args)
+            .output()
+            .expect("run medcorpus");
         output
     }
     pub fn pipeline(&self, extra: &str) -> PathBuf {
@@ -87,19 +94,27 @@ pub fn assert_ok(output: &Output) {
 }
 
 pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
-    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 pub fn read_jsonl_zst_dir(dir: &Path) -> Vec<serde_json::Value> {
     let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(d) => d.map(|e| e.unwrap().path()).filter(|p| p.to_string_lossy().ends_with(".jsonl.zst")).collect(),
+        Ok(d) => d
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().ends_with(".jsonl.zst"))
+            .collect(),
         Err(_) => return Vec::new(),
     };
     paths.sort();
     let mut out = Vec::new();
     for p in paths {
-        let reader = std::io::BufReader::new(zstd::Decoder::new(std::fs::File::open(&p).unwrap()).unwrap());
+        let reader =
+            std::io::BufReader::new(zstd::Decoder::new(std::fs::File::open(&p).unwrap()).unwrap());
         for line in reader.lines() {
             out.push(serde_json::from_str(&line.unwrap()).unwrap());
         }
@@ -114,5 +129,8 @@ pub fn read_text_dir(dir: &Path, prefix: &str) -> String {
         .unwrap_or_default();
     paths.retain(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix));
     paths.sort();
-    paths.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
+    paths
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
 }
