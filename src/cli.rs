@@ -1,10 +1,12 @@
 //! Command-line options (clap) turned into a Config and a call into the library.
 use crate::config::Config;
+use crate::ingest::batches::{Interrupted, INTERRUPTED};
 use crate::pipeline::{self, RunOptions};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 
 #[derive(Parser)]
 #[command(
@@ -48,11 +50,6 @@ enum Command {
 
 pub fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(tracing::Level::WARN)
-        .with_target(false)
-        .init();
     match cli.command {
         Command::Run {
             pipeline,
@@ -70,18 +67,40 @@ pub fn main() -> Result<ExitCode> {
             }
             let threads = threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            let summary = pipeline::run(&config, &RunOptions { threads, resume })?;
+            stop_cleanly_on_ctrl_c();
+            let summary = match pipeline::run(&config, &RunOptions { threads, resume }) {
+                Err(e) if e.is::<Interrupted>() => {
+                    eprintln!("medcorpus: {e}");
+                    return Ok(ExitCode::from(130));
+                }
+                other => other?,
+            };
             eprint!("{}", summary.table());
             eprintln!("output: {}", config.output.dir.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { pipeline } => {
+            crate::logging::init(None);
             Config::load(&pipeline)?;
             println!("{}: ok", pipeline.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Extract { file, json } => extract_one(&file, json),
+        Command::Extract { file, json } => {
+            crate::logging::init(None);
+            extract_one(&file, json)
+        }
     }
+}
+
+/// First Ctrl-C: finish the batch in hand, save it, and stop. Second: stop now (saved batches
+/// and finished phases are kept either way).
+fn stop_cleanly_on_ctrl_c() {
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nmedcorpus: stopping after the current batch (Ctrl-C again to stop now)");
+    });
 }
 
 fn extract_one(file: &std::path::Path, json: bool) -> Result<ExitCode> {

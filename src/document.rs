@@ -82,7 +82,7 @@ impl Failure {
 }
 
 /// Where one extracted item ended up after the per-document stages.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Outcome {
     Kept(Document),
     Rejected(Reject),

@@ -7,6 +7,7 @@ pub mod document;
 pub mod extract;
 pub mod filter;
 pub mod ingest;
+pub mod logging;
 pub mod pipeline;
 pub mod report;
 pub mod run_dir;

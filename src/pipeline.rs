@@ -1,17 +1,22 @@
 //! The whole flow on one screen:
-//!   walk → [extract → clean → filter] (parallel per file) → exact dedup (in order)
-//!        → publish docs + BERT text → manifest.
+//!   walk → extract (extract → clean → filter, parallel per file, saved per batch)
+//!        → exact dedup (in input order) → publish docs + BERT text → manifest.
 //! Each phase reads what the one before wrote under the output folder and is marked done
-//! only when complete, so `--resume` restarts at the first unfinished phase.
+//! only when complete, so `--resume` restarts at the first unfinished phase (and inside
+//! `extract`, at the first unsaved batch).
 use crate::config::Config;
-use crate::ingest::{self, IngestStats};
+use crate::document::Failure;
+use crate::ingest::batches;
+use crate::ingest::collect::Collector;
+use crate::ingest::{IngestStats, Stages};
 use crate::report::manifest::{self, Manifest};
 use crate::run_dir::RunDir;
 use crate::shard::writer::{list_shards, read_jsonl_zst, ShardWriter};
 use crate::shard::{self, PublishStats};
-use crate::walk;
+use crate::walk::{self, Input};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 pub struct RunOptions {
@@ -19,50 +24,73 @@ pub struct RunOptions {
     pub resume: bool,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Published {
-    stats: PublishStats,
-    rejects: u64,
-}
-
 pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
     let started = Instant::now();
     let config_json = serde_json::to_string_pretty(config)?;
     let run = RunDir::open(&config.output.dir, options.resume, &config_json)?;
+    crate::logging::init(Some(&run.root.join("medcorpus.log")));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
         .build()?;
     let work = run.work.clone();
+    let mut seconds = BTreeMap::new();
+    let mut timed = |phase: &str, since: Instant| {
+        seconds.insert(phase.to_string(), since.elapsed().as_secs_f64());
+        tracing::info!(
+            phase,
+            seconds = since.elapsed().as_secs_f64(),
+            "phase finished"
+        );
+    };
 
-    let ingest: IngestStats = run.phase("ingest", &["work/ingest", "errors.jsonl"], || {
+    let t = Instant::now();
+    run.phase("walk", &["work/walk"], || {
         let found =
             pool.install(|| walk::discover(&config.input.paths, config.input.follow_symlinks));
-        ingest::run(
-            config,
-            &found.inputs,
-            &found.failures,
-            &work,
-            &run.root,
-            &pool,
-        )
+        save_list(&work.join("walk"), "inputs", &found.inputs)?;
+        save_list(&work.join("walk"), "failures", &found.failures)
     })?;
+    let inputs: Vec<Input> = load_list(&work.join("walk"), "inputs")?;
+    timed("walk", t);
 
-    let published: Published = run.phase("publish", &["docs", "bert", "rejects"], || {
+    let t = Instant::now();
+    run.phase("extract", &[], || {
+        batches::run(&Stages::new(config)?, &inputs, &work.join("extract"), &pool)
+    })?;
+    timed("extract", t);
+
+    let t = Instant::now();
+    let ingest: IngestStats = run.phase("exact-dedup", &["work/ingest", "errors.jsonl"], || {
+        let mut collector =
+            Collector::open(&config.dedup, config.output.shard_bytes, &work, &run.root)?;
+        for failure in load_list::<Failure>(&work.join("walk"), "failures")? {
+            collector.failure(&failure, "special")?;
+        }
+        for outcomes in batches::read_all(&work.join("extract"), batches::plan(&inputs).len()) {
+            collector.take(outcomes?)?;
+        }
+        collector.finish(inputs.len() as u64, inputs.iter().map(|i| i.size).sum())
+    })?;
+    timed("exact-dedup", t);
+
+    let t = Instant::now();
+    let publish: PublishStats = run.phase("publish", &["docs", "bert", "rejects"], || {
         let docs = list_shards(&work.join("ingest"), "docs")?;
-        let (stats, _) = shard::publish(
+        let stats = shard::publish(
             read_jsonl_zst(&docs),
             &run.root,
             config.output.shard_bytes,
             &config.bert,
         )?;
-        let rejects = publish_rejects(&run, config)?;
-        Ok(Published { stats, rejects })
+        publish_rejects(&run, config)?;
+        Ok(stats)
     })?;
+    timed("publish", t);
 
     let files = manifest::list_outputs(&run.root)?;
     let summary = Summary {
         ingest,
-        publish: published.stats,
+        publish,
         seconds: started.elapsed().as_secs_f64(),
     };
     manifest::write(
@@ -75,10 +103,27 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
             bytes_in: summary.ingest.bytes_in,
             bytes_out: files.iter().map(|f| f.bytes).sum(),
             seconds: summary.seconds,
+            phase_seconds: seconds,
             files,
         },
     )?;
     Ok(summary)
+}
+
+fn save_list<T: Serialize>(dir: &std::path::Path, prefix: &str, items: &[T]) -> Result<()> {
+    let mut writer = ShardWriter::new(dir, prefix, true, u64::MAX)?;
+    for item in items {
+        writer.write_json(item)?;
+    }
+    writer.finish()?;
+    Ok(())
+}
+
+fn load_list<T: serde::de::DeserializeOwned + 'static>(
+    dir: &std::path::Path,
+    prefix: &str,
+) -> Result<Vec<T>> {
+    read_jsonl_zst(&list_shards(dir, prefix)?).collect()
 }
 
 /// Every phase's rejects, in phase order, as `rejects/part-*.jsonl.zst`.
@@ -99,6 +144,7 @@ fn publish_rejects(run: &RunDir, config: &Config) -> Result<u64> {
     Ok(n)
 }
 
+#[derive(Serialize, Deserialize)]
 pub struct Summary {
     pub ingest: IngestStats,
     pub publish: PublishStats,

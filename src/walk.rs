@@ -4,14 +4,16 @@
 //! failures, so nothing under an input folder is skipped without a trace.
 use crate::document::Failure;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Input {
+    #[serde(with = "path_bytes")]
     pub path: PathBuf,
     /// Path relative to its input folder (prefixed by the folder's name when there are several).
     pub source: String,
@@ -172,5 +174,33 @@ fn special_kind(t: &fs::FileType) -> &'static str {
         "device file: skipped"
     } else {
         "not a regular file: skipped"
+    }
+}
+
+/// Paths as their raw bytes, so file names that are not valid UTF-8 survive a round trip.
+mod path_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    use std::path::{Path, PathBuf};
+
+    pub fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+        match path.to_str() {
+            Some(text) => s.serialize_str(text),
+            None => s.serialize_bytes(path.as_os_str().as_bytes()),
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Text(String),
+        Bytes(Vec<u8>),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+        Ok(match Repr::deserialize(d)? {
+            Repr::Text(text) => PathBuf::from(text),
+            Repr::Bytes(bytes) => PathBuf::from(std::ffi::OsString::from_vec(bytes)),
+        })
     }
 }

@@ -34,7 +34,12 @@ pub fn decode(bytes: &[u8]) -> Decoded {
         bytes.len() <= DETECT_BYTES,
     );
     let guess = detector.guess(None, chardetng::Utf8Detection::Deny);
-    let mut candidates = vec![guess];
+    // Single-byte encodings accept any bytes, so they cannot be tested strictly: the
+    // multi-byte candidates go first, the detector's multi-byte guess leading them.
+    let mut candidates: Vec<&'static Encoding> = Vec::new();
+    if !guess.is_single_byte() {
+        candidates.push(guess);
+    }
     for fallback in [GB18030, BIG5] {
         if !candidates.contains(&fallback) {
             candidates.push(fallback);
@@ -49,12 +54,17 @@ pub fn decode(bytes: &[u8]) -> Decoded {
             };
         }
     }
-    // No decoder accepts every byte: keep the one that needs the fewest replacements.
-    candidates
+    // No multi-byte decoder accepts every byte: the one needing fewest replacements wins when
+    // they are rare (a damaged GBK file), else the detector's single-byte guess.
+    let best = candidates
         .into_iter()
         .map(|encoding| lossy(encoding, bytes, canonical_name(encoding)))
         .min_by_key(|decoded| decoded.replacements)
-        .unwrap_or_else(|| lossy(UTF_8, bytes, "utf-8"))
+        .unwrap_or_else(|| lossy(UTF_8, bytes, "utf-8"));
+    if guess.is_single_byte() && best.replacements * 100 > bytes.len() {
+        return lossy(guess, bytes, guess.name());
+    }
+    best
 }
 
 fn lossy(encoding: &'static Encoding, bytes: &[u8], name: &'static str) -> Decoded {

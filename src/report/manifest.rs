@@ -24,6 +24,7 @@ pub struct Manifest<'a> {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub seconds: f64,
+    pub phase_seconds: std::collections::BTreeMap<String, f64>,
     pub files: Vec<OutputFile>,
 }
 

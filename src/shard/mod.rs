@@ -7,7 +7,7 @@ use crate::config::check_range;
 use crate::document::Document;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use writer::ShardWriter;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,7 +66,7 @@ pub fn publish(
     out: &Path,
     docs_shard_bytes: u64,
     config: &BertConfig,
-) -> Result<(PublishStats, Vec<PathBuf>)> {
+) -> Result<PublishStats> {
     let mut doc_shards = ShardWriter::new(&out.join("docs"), "part", true, docs_shard_bytes)?;
     let mut train = ShardWriter::new(&out.join("bert"), "train", false, config.shard_bytes)?;
     let mut valid = ShardWriter::new(&out.join("bert"), "valid", false, config.shard_bytes)?;
@@ -97,8 +97,8 @@ pub fn publish(
             stats.train_sentences += sentences.len() as u64;
         }
     }
-    let mut files = doc_shards.finish()?;
-    files.extend(train.finish()?);
-    files.extend(valid.finish()?);
-    Ok((stats, files))
+    doc_shards.finish()?;
+    train.finish()?;
+    valid.finish()?;
+    Ok(stats)
 }

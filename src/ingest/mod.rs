@@ -1,0 +1,89 @@
+//! The per-document phases. `extract` runs extract → clean → filter in parallel over files and
+//! saves each batch's outcomes atomically, so an interrupted run resumes at the first unsaved
+//! batch. `exact-dedup` then reads the batches in input order on one thread, deduplicates, and
+//! writes the ingested documents, rejects and errors.jsonl: the result never depends on the
+//! thread count or on where a run was interrupted.
+pub mod batches;
+pub mod collect;
+mod progress;
+
+use crate::clean::Cleaner;
+use crate::document::{Outcome, Verdict};
+use crate::extract::{self, Extraction};
+use crate::filter::Filter;
+use crate::walk::Input;
+use crate::Config;
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct FormatCounts {
+    pub files: u64,
+    pub docs: u64,
+    pub rejects: u64,
+    pub errors: u64,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct IngestStats {
+    pub files: u64,
+    pub bytes_in: u64,
+    pub extracted: u64,
+    pub kept: u64,
+    pub rejected: BTreeMap<String, u64>,
+    pub errors: BTreeMap<String, u64>,
+    pub by_format: BTreeMap<String, FormatCounts>,
+}
+
+/// Per-document stages, built once and shared by all threads.
+pub struct Stages {
+    pub extract: crate::extract::ExtractConfig,
+    pub cleaner: Cleaner,
+    pub filter: Filter,
+}
+
+impl Stages {
+    pub fn new(config: &Config) -> Result<Stages> {
+        Ok(Stages {
+            extract: config.extract.clone(),
+            cleaner: Cleaner::new(&config.clean)?,
+            filter: Filter::new(&config.filter),
+        })
+    }
+
+    /// One input through extract → clean → filter. A panic in any stage costs only this input.
+    pub fn process(&self, input: &Input) -> Extraction {
+        let run = std::panic::AssertUnwindSafe(|| self.process_unguarded(input));
+        std::panic::catch_unwind(run).unwrap_or_else(|panic| Extraction {
+            format: "unknown",
+            outcomes: vec![Outcome::Failed(crate::document::Failure::new(
+                &input.source,
+                "extract",
+                format!(
+                    "internal error while reading this file: {}",
+                    crate::cli::panic_message(&*panic)
+                ),
+            ))],
+        })
+    }
+
+    fn process_unguarded(&self, input: &Input) -> Extraction {
+        let extraction = extract::extract_file(input, &self.extract);
+        let outcomes = extraction
+            .outcomes
+            .into_iter()
+            .map(|outcome| match outcome {
+                Outcome::Kept(doc) => match self.filter.check(self.cleaner.clean(doc)) {
+                    Verdict::Keep(doc) => Outcome::Kept(doc),
+                    Verdict::Drop(reject) => Outcome::Rejected(reject),
+                },
+                other => other,
+            })
+            .collect();
+        Extraction {
+            format: extraction.format,
+            outcomes,
+        }
+    }
+}
