@@ -4,6 +4,7 @@ use crate::ingest::batches::{Interrupted, INTERRUPTED};
 use crate::pipeline::{self, RunOptions};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -117,15 +118,23 @@ fn extract_one(file: &std::path::Path, json: bool) -> Result<ExitCode> {
     };
     let extraction = crate::extract::extract_file(&input, &Default::default());
     let mut failed = false;
+    let mut stdout = std::io::stdout().lock();
     for outcome in extraction.outcomes {
-        match outcome {
-            Outcome::Kept(doc) if json => println!("{}", serde_json::to_string(&doc)?),
-            Outcome::Kept(doc) => println!("{}", doc.text),
-            Outcome::Rejected(r) => eprintln!("{}: rejected: {}", r.source, r.reason),
+        let printed = match outcome {
+            Outcome::Kept(doc) if json => writeln!(stdout, "{}", serde_json::to_string(&doc)?),
+            Outcome::Kept(doc) => writeln!(stdout, "{}", doc.text),
+            Outcome::Rejected(r) => Ok(eprintln!("{}: rejected: {}", r.source, r.reason)),
             Outcome::Failed(f) => {
-                eprintln!("{}: {}", f.source, f.error);
                 failed = true;
+                Ok(eprintln!("{}: {}", f.source, f.error))
             }
+        };
+        // A closed pipe (`| head`) is the reader saying it has enough.
+        if let Err(e) = printed {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(ExitCode::SUCCESS);
+            }
+            return Err(e.into());
         }
     }
     Ok(if failed {

@@ -111,7 +111,7 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
 }
 
 fn save_list<T: Serialize>(dir: &std::path::Path, prefix: &str, items: &[T]) -> Result<()> {
-    let mut writer = ShardWriter::new(dir, prefix, true, u64::MAX)?;
+    let mut writer = ShardWriter::new(dir, prefix, true, u64::MAX)?.intermediate();
     for item in items {
         writer.write_json(item)?;
     }

@@ -10,37 +10,60 @@ pub struct Characters {
 
 impl Step for Characters {
     fn apply(&self, text: String) -> String {
+        // Characters are copied straight to `out`; a segment holding any character that NFKC
+        // might change is normalised in place when the segment ends (at a kept or replaced
+        // character, or the end). Most Chinese text never needs it.
         let mut out = String::with_capacity(text.len());
-        let mut run = String::new();
+        let mut segment = Segment {
+            start: 0,
+            dirty: false,
+        };
         for c in text.chars() {
             match classify(c) {
-                Class::Plain => run.push(c),
-                Class::Keep => {
-                    self.flush(&mut run, &mut out);
+                Class::Plain => {
+                    segment.dirty |= !nfkc_stable(c);
                     out.push(c)
+                }
+                Class::Keep => {
+                    self.end_segment(&mut segment, &mut out);
+                    out.push(c);
+                    segment.start = out.len();
                 }
                 Class::Drop => {}
                 Class::Replace(r) => {
-                    self.flush(&mut run, &mut out);
-                    out.push(r)
+                    self.end_segment(&mut segment, &mut out);
+                    out.push(r);
+                    segment.start = out.len();
                 }
             }
         }
-        self.flush(&mut run, &mut out);
+        self.end_segment(&mut segment, &mut out);
         out
     }
 }
 
+struct Segment {
+    start: usize,
+    dirty: bool,
+}
+
 impl Characters {
-    /// NFKC a run of ordinary characters; most runs are already normal and are copied as they are.
-    fn flush(&self, run: &mut String, out: &mut String) {
-        if !self.nfkc || is_nfkc_quick(run.chars()) == IsNormalized::Yes {
-            out.push_str(run);
-        } else {
-            out.extend(run.nfkc());
+    fn end_segment(&self, segment: &mut Segment, out: &mut String) {
+        let tail = &out[segment.start..];
+        if self.nfkc && segment.dirty && is_nfkc_quick(tail.chars()) != IsNormalized::Yes {
+            let normalised: String = tail.nfkc().collect();
+            out.truncate(segment.start);
+            out.push_str(&normalised);
         }
-        run.clear();
+        segment.start = out.len();
+        segment.dirty = false;
     }
+}
+
+/// Characters NFKC leaves alone whatever follows them: ASCII other than letters (a letter may
+/// take a combining accent), CJK ideographs and CJK punctuation.
+fn nfkc_stable(c: char) -> bool {
+    matches!(c as u32, 0x20..=0x40 | 0x5B..=0x60 | 0x7B..=0x7E | 0x4E00..=0x9FFF | 0x3001..=0x3011)
 }
 
 enum Class {

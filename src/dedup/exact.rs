@@ -15,9 +15,8 @@ pub struct ExactDedup {
 
 fn key(text: &str) -> u128 {
     let mut hasher = Xxh3::new();
-    let mut buf = [0u8; 4];
-    for c in text.chars().filter(|c| !c.is_whitespace()) {
-        hasher.update(c.encode_utf8(&mut buf).as_bytes());
+    for part in text.split(char::is_whitespace) {
+        hasher.update(part.as_bytes());
     }
     hasher.digest128()
 }
@@ -38,24 +37,23 @@ impl ExactDedup {
         if self.config.paragraph_min_chars == 0 {
             return Verdict::Keep(doc);
         }
-        let mut kept = String::with_capacity(doc.text.len());
         let mut new_keys = Vec::new();
-        let (mut removed_chars, mut removed_paragraphs, mut total_chars) = (0, 0, 0);
-        for line in doc.text.split('\n') {
+        let mut duplicate_lines = Vec::new();
+        let (mut removed_chars, mut total_chars) = (0, 0);
+        for (index, line) in doc.text.split('\n').enumerate() {
             let chars = line.chars().filter(|c| !c.is_whitespace()).count();
             total_chars += chars;
             if chars >= self.config.paragraph_min_chars {
                 let k = key(line);
                 if self.paragraphs.contains(&k) {
                     removed_chars += chars;
-                    removed_paragraphs += 1;
-                    continue;
+                    duplicate_lines.push(index);
+                } else {
+                    new_keys.push(k);
                 }
-                new_keys.push(k);
             }
-            kept.push_str(line);
-            kept.push('\n');
         }
+        let removed_paragraphs = duplicate_lines.len();
         // Paragraphs count as seen once their document is decided, kept or not.
         self.paragraphs.extend(new_keys);
         if removed_paragraphs == 0 {
@@ -69,8 +67,14 @@ impl ExactDedup {
             );
             return Verdict::Drop(Reject::of(&doc, "duplicate-paragraphs", Some(detail)));
         }
-        kept.pop();
-        doc.text = kept;
+        doc.text = doc
+            .text
+            .split('\n')
+            .enumerate()
+            .filter(|(index, _)| duplicate_lines.binary_search(index).is_err())
+            .map(|(_, line)| line)
+            .collect::<Vec<_>>()
+            .join("\n");
         doc.set_meta("duplicate_paragraphs_removed", removed_paragraphs);
         Verdict::Keep(doc)
     }

@@ -11,7 +11,7 @@ pub struct Decoded {
 }
 
 /// How much of the file the detector reads; strict decoding still checks the whole file.
-const DETECT_BYTES: usize = 256 << 10;
+const DETECT_BYTES: usize = 64 << 10;
 
 pub fn decode(bytes: &[u8]) -> Decoded {
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {

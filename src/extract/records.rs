@@ -39,7 +39,7 @@ fn json_lines(source: &str, text: &str, config: &ExtractConfig) -> Vec<Outcome> 
             continue;
         }
         let record = index as u64 + 1;
-        match serde_json::from_str::<Value>(line) {
+        match parse_json(line) {
             Ok(value) => outcomes.push(Outcome::Kept(Document::new(
                 source,
                 Some(record),
@@ -55,8 +55,47 @@ fn json_lines(source: &str, text: &str, config: &ExtractConfig) -> Vec<Outcome> 
     outcomes
 }
 
+/// Strict JSON, or else JSON as Python's `json.dump` writes it by default: bare `NaN`,
+/// `Infinity` and `-Infinity` (pandas exports are full of them) read as null.
+fn parse_json(text: &str) -> serde_json::Result<Value> {
+    serde_json::from_str(text).or_else(|strict_error| {
+        if !text.contains("NaN") && !text.contains("Infinity") {
+            return Err(strict_error);
+        }
+        serde_json::from_str(&python_literals_to_null(text)).map_err(|_| strict_error)
+    })
+}
+
+fn python_literals_to_null(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if let Some(literal) = ["NaN", "Infinity", "-Infinity"]
+            .iter()
+            .find(|l| rest.starts_with(*l))
+        {
+            out.push_str("null");
+            rest = &rest[literal.len()..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 fn json_document(source: &str, text: &str, config: &ExtractConfig) -> Result<Vec<Outcome>> {
-    let value: Value = serde_json::from_str(text).context("invalid JSON")?;
+    let value: Value = parse_json(text).context("invalid JSON")?;
     if let Some(pages) = content_list_text(&value) {
         return Ok(vec![Outcome::Kept(Document::new(source, None, pages))]);
     }
@@ -144,18 +183,32 @@ fn record_text(value: &Value, config: &ExtractConfig) -> String {
 
 fn collect_prose(value: &Value, key: Option<&str>, parts: &mut Vec<String>) {
     match value {
-        Value::String(s) if is_prose(s) => match key {
+        Value::String(s) if is_prose(s) => match key.and_then(option_letter) {
             // Exam options keep their letter: "A. 醛固酮增多症定性".
-            Some(k) if k.len() == 1 && k.as_bytes()[0].is_ascii_uppercase() => {
-                parts.push(format!("{k}. {}", s.trim()))
-            }
-            _ => parts.push(s.trim().to_string()),
+            Some(letter) => parts.push(format!("{letter}. {}", s.trim())),
+            None => parts.push(s.trim().to_string()),
         },
         Value::Array(items) => items.iter().for_each(|v| collect_prose(v, None, parts)),
         Value::Object(map) => map
             .iter()
             .for_each(|(k, v)| collect_prose(v, Some(k), parts)),
         _ => {}
+    }
+}
+
+/// The letter of an exam option key: `A`, `opa` (MedMCQA style), `option_b`.
+fn option_letter(key: &str) -> Option<char> {
+    let lower = key.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("option_")
+        .or_else(|| lower.strip_prefix("op"))
+        .unwrap_or(&lower);
+    let mut chars = rest.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c @ 'a'..='h'), None) if key.len() == 1 || rest.len() < lower.len() => {
+            Some(c.to_ascii_uppercase())
+        }
+        _ => None,
     }
 }
 
@@ -211,6 +264,15 @@ fn delimited(source: &str, text: &str, delimiter: u8, config: &ExtractConfig) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn python_nan_reads_as_null_but_not_inside_strings() {
+        let value = parse_json(r#"{"a": NaN, "b": "NaN \" Infinity", "c": -Infinity}"#).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"a": null, "b": "NaN \" Infinity", "c": null})
+        );
+    }
 
     #[test]
     fn exam_record_without_text_field_keeps_question_and_options() {

@@ -118,7 +118,7 @@ pub fn run(stages: &Stages, inputs: &[Input], dir: &Path, pool: &rayon::ThreadPo
 }
 
 fn save(dir: &Path, index: usize, results: Vec<Extraction>) -> Result<()> {
-    let mut writer = ShardWriter::new(dir, &batch_prefix(index), true, u64::MAX)?;
+    let mut writer = ShardWriter::new(dir, &batch_prefix(index), true, u64::MAX)?.intermediate();
     for extraction in results {
         writer.write_json(&InputOutcomes {
             format: extraction.format.to_string(),

@@ -28,8 +28,8 @@ impl Collector {
         let ingest = work.join("ingest");
         Ok(Collector {
             dedup: ExactDedup::new(dedup),
-            docs: ShardWriter::new(&ingest, "docs", true, shard_bytes)?,
-            rejects: ShardWriter::new(&ingest, "rejects", true, shard_bytes)?,
+            docs: ShardWriter::new(&ingest, "docs", true, shard_bytes)?.intermediate(),
+            rejects: ShardWriter::new(&ingest, "rejects", true, shard_bytes)?.intermediate(),
             errors: AtomicFile::create(&out.join("errors.jsonl"))?,
             stats: IngestStats::default(),
         })

@@ -54,6 +54,7 @@ pub struct ShardWriter {
     dir: PathBuf,
     prefix: String,
     compressed: bool,
+    zstd_level: i32,
     max_bytes: u64,
     index: usize,
     bytes_in_shard: u64,
@@ -68,12 +69,19 @@ impl ShardWriter {
             dir: dir.to_path_buf(),
             prefix: prefix.to_string(),
             compressed,
+            zstd_level: 3,
             max_bytes,
             index: 0,
             bytes_in_shard: 0,
             current: None,
             finished: Vec::new(),
         })
+    }
+
+    /// Intermediate files, read once by the next phase, trade size for speed.
+    pub fn intermediate(mut self) -> Self {
+        self.zstd_level = 1;
+        self
     }
 
     /// Writes one record; a record is never split across shards.
@@ -106,7 +114,7 @@ impl ShardWriter {
             .join(format!("{}-{:05}.{ext}", self.prefix, self.index));
         let file = AtomicFile::create(&path)?;
         self.current = Some(if self.compressed {
-            Sink::Zstd(zstd::Encoder::new(file, 3)?)
+            Sink::Zstd(zstd::Encoder::new(file, self.zstd_level)?)
         } else {
             Sink::Plain(file)
         });
