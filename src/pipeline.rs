@@ -9,7 +9,10 @@ use crate::document::Failure;
 use crate::ingest::batches;
 use crate::ingest::collect::Collector;
 use crate::ingest::{IngestStats, Stages};
-use crate::report::manifest::{self, Manifest};
+use crate::report::{
+    self,
+    manifest::{self, Manifest},
+};
 use crate::run_dir::RunDir;
 use crate::shard::writer::{list_shards, read_jsonl_zst, ShardWriter};
 use crate::shard::{self, PublishStats};
@@ -74,18 +77,20 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
     timed("exact-dedup", t);
 
     let t = Instant::now();
-    let publish: PublishStats = run.phase("publish", &["docs", "bert", "rejects"], || {
-        let docs = list_shards(&work.join("ingest"), "docs")?;
-        let stats = shard::publish(
-            read_jsonl_zst(&docs),
-            &run.root,
-            config.output.shard_bytes,
-            &config.bert,
-        )?;
-        publish_rejects(&run, config)?;
-        Ok(stats)
-    })?;
+    let (publish, reject_samples): (PublishStats, Samples) =
+        run.phase("publish", &["docs", "bert", "rejects"], || {
+            let docs = list_shards(&work.join("ingest"), "docs")?;
+            let bert = &config.bert;
+            let stats = shard::publish(
+                read_jsonl_zst(&docs),
+                &run.root,
+                config.output.shard_bytes,
+                bert,
+            )?;
+            Ok((stats, publish_rejects(&run, config)?))
+        })?;
     timed("publish", t);
+    let phases = BTreeMap::new();
 
     let files = manifest::list_outputs(&run.root)?;
     let summary = Summary {
@@ -103,8 +108,22 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
             bytes_in: summary.ingest.bytes_in,
             bytes_out: files.iter().map(|f| f.bytes).sum(),
             seconds: summary.seconds,
-            phase_seconds: seconds,
+            phase_seconds: seconds.clone(),
+            peak_rss_mb: report::peak_rss_mb(),
             files,
+        },
+    )?;
+    report::html::write(
+        &run.root,
+        &report::html::Report {
+            medcorpus_version: env!("CARGO_PKG_VERSION"),
+            seconds: summary.seconds,
+            phase_seconds: &seconds,
+            peak_rss_mb: report::peak_rss_mb(),
+            ingest: &summary.ingest,
+            publish: &summary.publish,
+            reject_samples: &reject_samples,
+            phases: &phases,
         },
     )?;
     Ok(summary)
@@ -126,8 +145,12 @@ fn load_list<T: serde::de::DeserializeOwned + 'static>(
     read_jsonl_zst(&list_shards(dir, prefix)?).collect()
 }
 
+/// A few rejected samples per reason, for the report.
+type Samples = BTreeMap<String, Vec<String>>;
+const SAMPLES_PER_REASON: usize = 3;
+
 /// Every phase's rejects, in phase order, as `rejects/part-*.jsonl.zst`.
-fn publish_rejects(run: &RunDir, config: &Config) -> Result<u64> {
+fn publish_rejects(run: &RunDir, config: &Config) -> Result<Samples> {
     let shards = list_shards(&run.work.join("ingest"), "rejects")?;
     let mut out = ShardWriter::new(
         &run.root.join("rejects"),
@@ -135,13 +158,17 @@ fn publish_rejects(run: &RunDir, config: &Config) -> Result<u64> {
         true,
         config.output.shard_bytes,
     )?;
-    let mut n = 0;
-    for reject in read_jsonl_zst::<serde_json::Value>(&shards) {
-        out.write_json(&reject?)?;
-        n += 1;
+    let mut samples = Samples::new();
+    for reject in read_jsonl_zst::<crate::document::Reject>(&shards) {
+        let reject = reject?;
+        let kept = samples.entry(reject.reason.clone()).or_default();
+        if kept.len() < SAMPLES_PER_REASON {
+            kept.push(format!("{}: {}", reject.source, reject.sample));
+        }
+        out.write_json(&reject)?;
     }
     out.finish()?;
-    Ok(n)
+    Ok(samples)
 }
 
 #[derive(Serialize, Deserialize)]

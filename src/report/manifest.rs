@@ -25,13 +25,21 @@ pub struct Manifest<'a> {
     pub bytes_out: u64,
     pub seconds: f64,
     pub phase_seconds: std::collections::BTreeMap<String, f64>,
+    pub peak_rss_mb: f64,
     pub files: Vec<OutputFile>,
 }
 
 /// Every file under the output folder except intermediates, in path order.
 pub fn list_outputs(root: &Path) -> Result<Vec<OutputFile>> {
     let mut files = Vec::new();
-    for top in ["docs", "bert", "rejects", "errors.jsonl"] {
+    for top in [
+        "docs",
+        "bert",
+        "rejects",
+        "errors.jsonl",
+        "vocab",
+        "megatron",
+    ] {
         collect(root, &root.join(top), &mut files)?;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));

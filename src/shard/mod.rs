@@ -58,6 +58,18 @@ pub struct PublishStats {
     pub valid_docs: u64,
     pub train_sentences: u64,
     pub valid_sentences: u64,
+    /// Documents by length in characters: bucket k counts lengths in [2^k, 2^(k+1)).
+    pub length_histogram: Vec<u64>,
+}
+
+impl PublishStats {
+    fn count_length(&mut self, chars: usize) {
+        let bucket = (usize::BITS - chars.max(1).leading_zeros() - 1) as usize;
+        if self.length_histogram.len() <= bucket {
+            self.length_histogram.resize(bucket + 1, 0);
+        }
+        self.length_histogram[bucket] += 1;
+    }
 }
 
 /// Writes docs and BERT text from the kept documents, in their order.
@@ -76,7 +88,9 @@ pub fn publish(
         let doc = doc?;
         doc_shards.write_json(&doc)?;
         stats.docs += 1;
-        stats.chars += doc.text.chars().count() as u64;
+        let chars = doc.text.chars().count();
+        stats.chars += chars as u64;
+        stats.count_length(chars);
         let sentences = sentences::split(&doc.text, config.max_sentence_chars);
         if sentences.is_empty() {
             continue;

@@ -1,0 +1,154 @@
+//! Issue 8: a night's run survives kill -9 and hostile files.
+mod common;
+use common::*;
+use std::os::unix::ffi::OsStrExt;
+use std::time::Duration;
+
+fn artefacts(run: &Run) -> serde_json::Value {
+    run.manifest()["files"].clone()
+}
+
+#[test]
+fn kill_9_then_resume_gives_the_same_artefacts() {
+    let extra = format!("[input]\npaths = [{:?}]\n", shared("corpus/text"));
+    let reference = Run::new();
+    assert_ok(
+        &medcorpus()
+            .arg("run")
+            .arg(reference.pipeline(&extra))
+            .output()
+            .unwrap(),
+    );
+    // Kill at several points of the run; each resume must still end identical.
+    for delay_ms in [150, 400, 900] {
+        let killed = Run::new();
+        let pipeline = killed.pipeline(&extra);
+        let mut child = medcorpus()
+            .arg("run")
+            .arg(&pipeline)
+            .args(["--threads", "1"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        child.wait().unwrap();
+        let resumed = medcorpus()
+            .arg("run")
+            .arg(&pipeline)
+            .arg("--resume")
+            .output()
+            .unwrap();
+        assert_ok(&resumed);
+        assert_eq!(
+            artefacts(&killed),
+            artefacts(&reference),
+            "killed after {delay_ms} ms"
+        );
+        assert!(
+            walk(&killed.out()).iter().all(|p| !p.ends_with(".tmp")),
+            "no temporary file is left behind"
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path.to_string_lossy().into_owned());
+        }
+    }
+    found
+}
+
+#[test]
+fn hostile_files_cost_only_themselves() {
+    let run = Run::new();
+    let good = run.add(
+        &shared("corpus/text/books/TCM-Ancient-Books/429-内经知要.txt"),
+        "good/内经知要.txt",
+    );
+    run.add(
+        &shared("corpus/text/misc/html/莆田系医院都有哪些内幕？.html"),
+        "html-named.pdf",
+    );
+    run.write(
+        "random.pdf",
+        &(0..50_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect::<Vec<_>>(),
+    );
+    run.write("nul-filled.txt", &vec![0u8; 200_000]);
+    // A 100 MB single line of real Chinese text (the book, newlines removed, repeated).
+    let book = encoding_rs::GB18030
+        .decode(&std::fs::read(&good).unwrap())
+        .0
+        .replace(['\n', '\r'], "");
+    let line: String = book.repeat(100_000_000 / book.len() + 1);
+    run.write("one-line.txt", line.as_bytes());
+    // A file name that is not UTF-8 (GBK bytes of 病历.txt).
+    let name = std::ffi::OsStr::from_bytes(b"\xb2\xa1\xc0\xfa.txt");
+    std::fs::write(
+        run.input().join(name),
+        "患者男性，六十五岁，因胸痛三小时入院。".repeat(3),
+    )
+    .unwrap();
+    let fifo = run.input().join("queue.fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    std::os::unix::fs::symlink(run.input(), run.input().join("loop")).unwrap();
+
+    let output = run.run(
+        "[input]\nfollow_symlinks = true\npaths = [\"IN\"]\n"
+            .replace("IN", run.input().to_str().unwrap())
+            .as_str(),
+        &[],
+    );
+    assert_ok(&output);
+    let errors = run.errors();
+    let error_for = |needle: &str| {
+        errors
+            .iter()
+            .find(|e| e["source"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("no error for {needle}: {errors:?}"))
+    };
+    assert!(error_for("queue.fifo")["error"]
+        .as_str()
+        .unwrap()
+        .contains("fifo"));
+    assert!(error_for("loop")["error"]
+        .as_str()
+        .unwrap()
+        .contains("visited"));
+    assert!(error_for("nul-filled.txt")["error"]
+        .as_str()
+        .unwrap()
+        .contains("NUL"));
+    error_for("random.pdf");
+    let docs = run.docs();
+    let sources: Vec<&str> = docs.iter().map(|d| d["source"].as_str().unwrap()).collect();
+    assert!(
+        sources.contains(&"good/内经知要.txt"),
+        "the good file beside them is kept: {sources:?}"
+    );
+    assert!(sources.contains(&"one-line.txt"));
+    assert!(
+        sources.iter().any(|s| s.contains('\u{FFFD}')),
+        "the non-UTF-8 name is kept, lossily shown"
+    );
+    let html = docs
+        .iter()
+        .chain(run.rejects().iter())
+        .chain(errors.iter())
+        .any(|d| d["source"] == "html-named.pdf");
+    assert!(html, "HTML saved as .pdf is accounted for");
+    let peak_mb = run.manifest()["peak_rss_mb"].as_f64().unwrap();
+    eprintln!("peak RSS with a 100 MB one-line file: {peak_mb:.0} MB");
+    assert!(peak_mb < 2048.0, "memory stays bounded: {peak_mb} MB");
+}
