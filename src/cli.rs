@@ -40,6 +40,9 @@ enum Command {
     },
     /// Validate a pipeline file without running it.
     Check { pipeline: PathBuf },
+    /// Internal: extract one file sent on stdin, in an isolated worker process.
+    #[command(hide = true)]
+    ExtractWorker,
     /// Print the text medcorpus extracts from one file.
     Extract {
         file: PathBuf,
@@ -84,6 +87,10 @@ pub fn main() -> Result<ExitCode> {
             crate::logging::init(None);
             Config::load(&pipeline)?;
             println!("{}: ok", pipeline.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ExtractWorker => {
+            crate::extract::isolate::worker_main()?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Extract { file, json } => {

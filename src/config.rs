@@ -11,6 +11,8 @@ pub struct Config {
     #[serde(default)]
     pub extract: crate::extract::ExtractConfig,
     #[serde(default)]
+    pub isolation: crate::extract::isolate::IsolationConfig,
+    #[serde(default)]
     pub clean: crate::clean::CleanConfig,
     #[serde(default)]
     pub filter: crate::filter::FilterConfig,
@@ -78,6 +80,7 @@ impl Config {
             bail!("key `output.shard_bytes`: must be at least 4096");
         }
         self.extract.validate()?;
+        self.isolation.validate()?;
         self.clean.validate()?;
         self.filter.validate()?;
         self.dedup.validate()?;

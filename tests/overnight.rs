@@ -152,3 +152,30 @@ fn hostile_files_cost_only_themselves() {
     eprintln!("peak RSS with a 100 MB one-line file: {peak_mb:.0} MB");
     assert!(peak_mb < 2048.0, "memory stays bounded: {peak_mb} MB");
 }
+
+#[test]
+fn a_worker_over_its_memory_limit_costs_only_its_file() {
+    let run = Run::new();
+    run.add(
+        &shared("corpus/text/ruijin/round1_train2/0.txt"),
+        "small.txt",
+    );
+    // 60 MB of real text: decoding and cleaning it needs far more than the 128 MiB allowed.
+    let text = std::fs::read_to_string(shared("corpus/text/ruijin/round1_train2/25.txt")).unwrap();
+    run.write("huge.txt", text.repeat(60_000_000 / text.len()).as_bytes());
+    let output = run.run("[isolation]\nformats = [\"text\"]\nmemory_mb = 128\n", &[]);
+    assert_ok(&output);
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["source"], "huge.txt");
+    assert!(
+        errors[0]["error"].as_str().unwrap().contains("memory"),
+        "{errors:?}"
+    );
+    let docs = run.docs();
+    assert_eq!(docs.len(), 1);
+    assert_eq!(
+        docs[0]["source"], "small.txt",
+        "the file beside it, read in its own worker, is kept"
+    );
+}

@@ -1,6 +1,7 @@
 //! Extraction: one input file (or archive member) → documents, each carrying its format and
 //! encoding in `meta`. One format, one module; this file only reads, sniffs and dispatches.
 pub mod decode;
+pub mod isolate;
 pub mod records;
 pub mod sniff;
 pub mod text;
@@ -107,6 +108,15 @@ impl std::ops::Deref for Bytes {
             Bytes::Mapped(m) => m,
         }
     }
+}
+
+/// The format of a file on disk, from its first bytes (None when it cannot be read).
+pub fn sniff_file(input: &Input) -> Option<Format> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(8192);
+    let file = std::fs::File::open(&input.path).ok()?;
+    file.take(8192).read_to_end(&mut head).ok()?;
+    Some(sniff::sniff(&input.source, &head))
 }
 
 /// Names that say the file is not a finished document.

@@ -9,6 +9,7 @@ mod progress;
 
 use crate::clean::Cleaner;
 use crate::document::{Outcome, Verdict};
+use crate::extract::isolate::{self, IsolationConfig};
 use crate::extract::{self, Extraction};
 use crate::filter::Filter;
 use crate::walk::Input;
@@ -39,6 +40,7 @@ pub struct IngestStats {
 /// Per-document stages, built once and shared by all threads.
 pub struct Stages {
     pub extract: crate::extract::ExtractConfig,
+    pub isolation: IsolationConfig,
     pub cleaner: Cleaner,
     pub filter: Filter,
 }
@@ -47,6 +49,7 @@ impl Stages {
     pub fn new(config: &Config) -> Result<Stages> {
         Ok(Stages {
             extract: config.extract.clone(),
+            isolation: config.isolation.clone(),
             cleaner: Cleaner::new(&config.clean)?,
             filter: Filter::new(&config.filter),
         })
@@ -69,7 +72,14 @@ impl Stages {
     }
 
     fn process_unguarded(&self, input: &Input) -> Extraction {
-        let extraction = extract::extract_file(input, &self.extract);
+        let isolated = extract::sniff_file(input)
+            .filter(|f| self.isolation.formats.iter().any(|n| n == f.name()));
+        let extraction = match isolated {
+            Some(format) => {
+                isolate::extract_in_worker(input, &self.extract, &self.isolation, format.name())
+            }
+            None => extract::extract_file(input, &self.extract),
+        };
         let outcomes = extraction
             .outcomes
             .into_iter()
