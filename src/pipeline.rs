@@ -1,9 +1,10 @@
 //! The whole flow on one screen:
-//!   walk → extract (extract → clean → filter, parallel per file, saved per batch)
-//!        → exact dedup (in input order) → publish docs + BERT text → manifest.
+//!   walk → extract (extract → clean → filter, parallel per file, saved per chunk)
+//!        → exact dedup (in input order) → publish docs + BERT text → manifest and report.
 //! Each phase reads what the one before wrote under the output folder and is marked done
 //! only when complete, so `--resume` restarts at the first unfinished phase (and inside
-//! `extract`, at the first unsaved batch).
+//! `extract`, at the first unsaved chunk). The local executor runs every phase here; the Slurm
+//! executor (executor/slurm.rs) runs `extract` as an array of tasks and `finish` after them.
 use crate::config::Config;
 use crate::document::Failure;
 use crate::ingest::batches;
@@ -17,7 +18,7 @@ use crate::run_dir::RunDir;
 use crate::shard::writer::{list_shards, read_jsonl_zst, ShardWriter};
 use crate::shard::{self, PublishStats};
 use crate::walk::{self, Input};
-use anyhow::Result;
+use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -27,82 +28,126 @@ pub struct RunOptions {
     pub resume: bool,
 }
 
+/// The local executor: every phase in this process.
 pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
-    let started = Instant::now();
-    let config_json = serde_json::to_string_pretty(config)?;
-    let run = RunDir::open(&config.output.dir, options.resume, &config_json)?;
-    crate::logging::init(Some(&run.root.join("medcorpus.log")));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads)
-        .build()?;
-    let work = run.work.clone();
-    let mut seconds = BTreeMap::new();
-    let mut timed = |phase: &str, since: Instant| {
-        seconds.insert(phase.to_string(), since.elapsed().as_secs_f64());
-        tracing::info!(
-            phase,
-            seconds = since.elapsed().as_secs_f64(),
-            "phase finished"
-        );
-    };
+    let (run, pool) = start(config, options)?;
+    let inputs = walk(&run, config, &pool)?;
+    run.phase("extract", &[], || {
+        extract(&run, config, &inputs, None, &pool)
+    })?;
+    finish(&run, config, &inputs, &pool)
+}
 
-    let t = Instant::now();
+/// Opens (or, with `resume`, reopens) the output folder, its log, and the thread pool.
+pub fn start(config: &Config, options: &RunOptions) -> Result<(RunDir, rayon::ThreadPool)> {
+    let run = RunDir::open(&config.output.dir, options.resume, &config_json(config)?)?;
+    crate::logging::init(Some(&run.root.join("medcorpus.log")));
+    Ok((
+        run,
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(options.threads)
+            .build()?,
+    ))
+}
+
+pub fn config_json(config: &Config) -> Result<String> {
+    Ok(serde_json::to_string_pretty(config)?)
+}
+
+/// Lists the inputs once; every later phase and task reads this list, never the disk again.
+pub fn walk(run: &RunDir, config: &Config, pool: &rayon::ThreadPool) -> Result<Vec<Input>> {
+    let dir = run.work.join("walk");
     run.phase("walk", &["work/walk"], || {
         let found =
             pool.install(|| walk::discover(&config.input.paths, config.input.follow_symlinks));
-        save_list(&work.join("walk"), "inputs", &found.inputs)?;
-        save_list(&work.join("walk"), "failures", &found.failures)
+        save_list(&dir, "inputs", &found.inputs)?;
+        save_list(&dir, "failures", &found.failures)
     })?;
-    let inputs: Vec<Input> = load_list(&work.join("walk"), "inputs")?;
-    timed("walk", t);
+    load_list(&dir, "inputs")
+}
 
-    let t = Instant::now();
-    run.phase("extract", &[], || {
-        batches::run(&Stages::new(config)?, &inputs, &work.join("extract"), &pool)
-    })?;
-    timed("extract", t);
+/// Extracts every chunk, or with `task = Some((t, n))` the chunks of task t of n.
+pub fn extract(
+    run: &RunDir,
+    config: &Config,
+    inputs: &[Input],
+    task: Option<(usize, usize)>,
+    pool: &rayon::ThreadPool,
+) -> Result<()> {
+    let started = Instant::now();
+    let chunks = batches::plan(inputs);
+    let (t, n) = task.unwrap_or((0, 1));
+    let mine = batches::chunks_of_task(&chunks, t, n);
+    batches::run(
+        &Stages::new(config)?,
+        inputs,
+        &mine,
+        &run.work.join("extract"),
+        pool,
+    )?;
+    if task.is_some() {
+        run.record_seconds(
+            &format!("extract-task-{t}"),
+            started.elapsed().as_secs_f64(),
+        )?;
+    }
+    Ok(())
+}
 
-    let t = Instant::now();
+/// The global phases, once every chunk is extracted.
+pub fn finish(
+    run: &RunDir,
+    config: &Config,
+    inputs: &[Input],
+    _pool: &rayon::ThreadPool,
+) -> Result<Summary> {
+    let work = run.work.clone();
+    let chunks = batches::plan(inputs);
+    let missing = batches::missing(&chunks, &work.join("extract")).len();
+    if missing > 0 {
+        bail!(
+            "{missing} of {} extraction chunks are not finished: run again with --resume",
+            chunks.len()
+        );
+    }
+
     let ingest: IngestStats = run.phase("exact-dedup", &["work/ingest", "errors.jsonl"], || {
         let mut collector =
             Collector::open(&config.dedup, config.output.shard_bytes, &work, &run.root)?;
         for failure in load_list::<Failure>(&work.join("walk"), "failures")? {
             collector.failure(&failure, "special")?;
         }
-        for outcomes in batches::read_all(&work.join("extract"), batches::plan(&inputs).len()) {
+        for outcomes in batches::read_in_order(&chunks, &work.join("extract")) {
             collector.take(outcomes?)?;
         }
         collector.finish(inputs.len() as u64, inputs.iter().map(|i| i.size).sum())
     })?;
-    timed("exact-dedup", t);
 
-    let t = Instant::now();
     let (publish, reject_samples): (PublishStats, Samples) =
         run.phase("publish", &["docs", "bert", "rejects"], || {
             let docs = list_shards(&work.join("ingest"), "docs")?;
-            let bert = &config.bert;
             let stats = shard::publish(
                 read_jsonl_zst(&docs),
                 &run.root,
                 config.output.shard_bytes,
-                bert,
+                &config.bert,
             )?;
-            Ok((stats, publish_rejects(&run, config)?))
+            Ok((stats, publish_rejects(run, config)?))
         })?;
-    timed("publish", t);
     let phases = BTreeMap::new();
 
-    let files = manifest::list_outputs(&run.root)?;
+    let seconds = run.seconds();
     let summary = Summary {
         ingest,
         publish,
-        seconds: started.elapsed().as_secs_f64(),
+        seconds: seconds.values().sum(),
     };
+    let files = manifest::list_outputs(&run.root)?;
     manifest::write(
         &run.root,
         &Manifest {
             medcorpus_version: env!("CARGO_PKG_VERSION"),
-            config: &serde_json::from_str(&config_json)?,
+            config: &serde_json::to_value(config)?,
             ingest: &summary.ingest,
             publish: &summary.publish,
             bytes_in: summary.ingest.bytes_in,

@@ -45,6 +45,58 @@ impl RunDir {
         })
     }
 
+    /// An existing run folder, for a Slurm task: its settings are the ones saved at submission.
+    pub fn attach(root: &Path) -> Result<(RunDir, String)> {
+        let state = root.join("state");
+        let config_json =
+            std::fs::read_to_string(state.join("config.json")).with_context(|| {
+                format!(
+                    "{} holds no medcorpus run (no state/config.json)",
+                    root.display()
+                )
+            })?;
+        let run = RunDir {
+            root: root.to_path_buf(),
+            work: root.join("work"),
+            state,
+            resume: true,
+        };
+        Ok((run, config_json))
+    }
+
+    pub fn is_done(&self, phase: &str) -> bool {
+        self.state.join(format!("{phase}.done.json")).exists()
+    }
+
+    /// Time spent in a phase (or a task of one), kept for the report.
+    pub fn record_seconds(&self, name: &str, seconds: f64) -> Result<()> {
+        write_atomic(
+            &self.state.join(format!("{name}.seconds")),
+            format!("{seconds:.3}").as_bytes(),
+        )
+    }
+
+    /// Seconds per phase (and per task) recorded by every process of this run.
+    pub fn seconds(&self) -> std::collections::BTreeMap<String, f64> {
+        let mut seconds = std::collections::BTreeMap::new();
+        for entry in std::fs::read_dir(&self.state)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(phase) = name.strip_suffix(".seconds") {
+                if let Some(s) = std::fs::read_to_string(entry.path())
+                    .ok()
+                    .and_then(|t| t.trim().parse().ok())
+                {
+                    seconds.insert(phase.to_string(), s);
+                }
+            }
+        }
+        seconds
+    }
+
     /// Runs `phase` unless a resumed run finished it before; `outputs` (relative to the root)
     /// are cleared first, so an interrupted attempt leaves nothing behind.
     pub fn phase<T: Serialize + DeserializeOwned>(
@@ -75,7 +127,9 @@ impl RunDir {
                 _ => {}
             }
         }
+        let started = std::time::Instant::now();
         let result = phase()?;
+        self.record_seconds(name, started.elapsed().as_secs_f64())?;
         write_atomic(&marker, &serde_json::to_vec_pretty(&result)?)?;
         Ok(result)
     }

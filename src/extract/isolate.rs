@@ -5,7 +5,6 @@
 use super::{extract_file, ExtractConfig, Extraction};
 use crate::config::check_range;
 use crate::document::{Failure, Outcome};
-use crate::ingest::batches::InputOutcomes;
 use crate::walk::Input;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -43,6 +42,13 @@ impl IsolationConfig {
     }
 }
 
+/// What the worker prints: the extraction of its one file.
+#[derive(Serialize, Deserialize)]
+struct Reply {
+    format: String,
+    outcomes: Vec<Outcome>,
+}
+
 /// What the parent sends the worker on stdin.
 #[derive(Serialize, Deserialize)]
 struct Job {
@@ -67,7 +73,7 @@ pub fn worker_main() -> Result<()> {
             ),
         ))],
     });
-    let reply = InputOutcomes {
+    let reply = Reply {
         format: extraction.format.to_string(),
         outcomes: extraction.outcomes,
     };
@@ -114,11 +120,7 @@ fn leak_format(reported: &str, sniffed: &'static str) -> &'static str {
     }
 }
 
-fn run_worker(
-    input: &Input,
-    config: &ExtractConfig,
-    limits: &IsolationConfig,
-) -> Result<InputOutcomes> {
+fn run_worker(input: &Input, config: &ExtractConfig, limits: &IsolationConfig) -> Result<Reply> {
     let exe = std::env::current_exe().context("cannot find the medcorpus binary for a worker")?;
     let memory = limits.memory_mb << 20;
     let mut command = Command::new(exe);

@@ -1,114 +1,179 @@
-//! The parallel, resumable half of ingestion. Inputs are cut into batches by a rule that does
-//! not depend on the thread count; each batch's outcomes go to `batch-NNNNN.jsonl.zst`, written
-//! under a temporary name and renamed when complete. A resumed run skips batches whose file
-//! exists: a half-written batch never has its final name.
+//! The parallel, resumable half of ingestion. Inputs are spread over a fixed number of
+//! partitions by a hash of their source path (adding a file moves no other file), and each
+//! partition is cut into chunks of at most 64 files / 256 MB, in source order. A chunk's
+//! outcomes go to `work/extract/pNNN/cNNNNN.jsonl.zst`, written under a temporary name and
+//! renamed when complete: a run (or a Slurm array task) skips chunks whose file exists, and a
+//! half-written chunk never has its final name. Nothing here depends on the thread count or on
+//! which task read which partition.
 use super::progress::Progress;
 use super::Stages;
 use crate::document::Outcome;
 use crate::extract::Extraction;
-use crate::shard::writer::{read_jsonl_zst, ShardWriter};
+use crate::shard::writer::{read_jsonl_zst_file, ShardWriter};
 use crate::walk::Input;
 use anyhow::{bail, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::ops::Range;
+use std::collections::BinaryHeap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
-const BATCH_FILES: usize = 64;
-const BATCH_BYTES: u64 = 256 << 20;
+/// Upper bound on parallel tasks (Slurm array size) as well as the unit of the hash split.
+pub const PARTITIONS: usize = 256;
+const CHUNK_FILES: usize = 64;
+const CHUNK_BYTES: u64 = 256 << 20;
 
-/// What one input gave, as saved between phases.
+/// What one input gave, as saved between phases. `input` is its index in the sorted input list.
 #[derive(Serialize, Deserialize)]
 pub struct InputOutcomes {
+    pub input: usize,
     pub format: String,
     pub outcomes: Vec<Outcome>,
 }
 
-/// Set by Ctrl-C: the current batch finishes, then the run stops with a resume hint.
+/// Set by Ctrl-C: the chunks in hand finish, then the run stops with a resume hint.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted: finished work is saved; run the same command with --resume to continue")]
 pub struct Interrupted;
 
-/// Consecutive runs of at most BATCH_FILES files and about BATCH_BYTES bytes.
-pub fn plan(inputs: &[Input]) -> Vec<Range<usize>> {
-    let mut batches = Vec::new();
-    let mut start = 0;
-    while start < inputs.len() {
-        let mut end = start;
-        let mut bytes = 0;
-        while end < inputs.len()
-            && end - start < BATCH_FILES
-            && (end == start || bytes + inputs[end].size <= BATCH_BYTES)
-        {
-            bytes += inputs[end].size;
-            end += 1;
-        }
-        batches.push(start..end);
-        start = end;
+/// One unit of work: some inputs of one partition, in source order.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    pub partition: usize,
+    pub index: usize,
+    pub inputs: Vec<usize>,
+}
+
+impl Chunk {
+    pub fn path(&self, dir: &Path) -> PathBuf {
+        dir.join(format!("p{:03}", self.partition))
+            .join(format!("c{:05}-00000.jsonl.zst", self.index))
     }
-    batches
 }
 
-fn batch_prefix(index: usize) -> String {
-    format!("batch-{index:05}")
+pub fn partition_of(source: &str) -> usize {
+    (xxhash_rust::xxh3::xxh3_64(source.as_bytes()) % PARTITIONS as u64) as usize
 }
 
-fn batch_file(dir: &Path, index: usize) -> PathBuf {
-    dir.join(format!("{}-00000.jsonl.zst", batch_prefix(index)))
-}
-
-pub fn run(stages: &Stages, inputs: &[Input], dir: &Path, pool: &rayon::ThreadPool) -> Result<()> {
-    let plan = plan(inputs);
-    let progress = Progress::new(inputs.len() as u64, inputs.iter().map(|i| i.size).sum());
-    let todo: Vec<(usize, &Range<usize>)> = plan
-        .iter()
-        .enumerate()
-        .filter(|(index, range)| {
-            let done = batch_file(dir, *index).exists();
-            if done {
-                progress.advance(
-                    range.len() as u64,
-                    inputs[(*range).clone()].iter().map(|i| i.size).sum(),
-                );
+/// Every chunk, partition by partition. `inputs` must be sorted by source.
+pub fn plan(inputs: &[Input]) -> Vec<Chunk> {
+    let mut by_partition: Vec<Vec<usize>> = vec![Vec::new(); PARTITIONS];
+    for (index, input) in inputs.iter().enumerate() {
+        by_partition[partition_of(&input.source)].push(index);
+    }
+    let mut chunks = Vec::new();
+    for (partition, members) in by_partition.into_iter().enumerate() {
+        let mut current = Chunk {
+            partition,
+            index: 0,
+            inputs: Vec::new(),
+        };
+        let mut bytes = 0;
+        for index in members {
+            let size = inputs[index].size;
+            let full = current.inputs.len() >= CHUNK_FILES
+                || (!current.inputs.is_empty() && bytes + size > CHUNK_BYTES);
+            if full {
+                let next = Chunk {
+                    partition,
+                    index: current.index + 1,
+                    inputs: Vec::new(),
+                };
+                chunks.push(std::mem::replace(&mut current, next));
+                bytes = 0;
             }
-            !done
-        })
-        .collect();
+            bytes += size;
+            current.inputs.push(index);
+        }
+        if !current.inputs.is_empty() {
+            chunks.push(current);
+        }
+    }
+    chunks
+}
+
+/// The chunks a task owns when `tasks` tasks share the work (all of them for a local run).
+pub fn chunks_of_task(chunks: &[Chunk], task: usize, tasks: usize) -> Vec<&Chunk> {
+    chunks
+        .iter()
+        .filter(|c| c.partition % tasks == task)
+        .collect()
+}
+
+/// Extracts the given chunks that are not saved yet. Chunks are processed in waves of about
+/// 8 files per thread, so small partitions still keep every core busy.
+pub fn run(
+    stages: &Stages,
+    inputs: &[Input],
+    chunks: &[&Chunk],
+    dir: &Path,
+    pool: &rayon::ThreadPool,
+) -> Result<()> {
+    let size_of = |chunk: &Chunk| chunk.inputs.iter().map(|&i| inputs[i].size).sum::<u64>();
+    let progress = Progress::new(
+        chunks.iter().map(|c| c.inputs.len() as u64).sum(),
+        chunks.iter().map(|c| size_of(c)).sum(),
+    );
+    let (done, todo): (Vec<&Chunk>, Vec<&Chunk>) =
+        chunks.iter().partition(|c| c.path(dir).exists());
+    for chunk in done {
+        progress.advance(chunk.inputs.len() as u64, size_of(chunk));
+    }
+    let wave_files = pool.current_num_threads() * 8;
     std::thread::scope(|scope| -> Result<()> {
-        let (tx, rx) = mpsc::sync_channel::<(usize, Vec<Extraction>)>(1);
+        let (tx, rx) = mpsc::sync_channel::<(&Chunk, Vec<Extraction>)>(2);
         let writer = scope.spawn(move || -> Result<()> {
-            for (index, results) in rx {
-                save(dir, index, results)?;
+            for (chunk, results) in rx {
+                save(dir, chunk, results)?;
             }
             Ok(())
         });
-        for (index, range) in todo {
-            if INTERRUPTED.load(Ordering::Relaxed) {
-                break;
+        let mut rest = todo.as_slice();
+        while !rest.is_empty() && !INTERRUPTED.load(Ordering::Relaxed) {
+            let (mut n, mut files, mut bytes) = (0, 0, 0);
+            while n < rest.len() && (n == 0 || (files < wave_files && bytes < CHUNK_BYTES)) {
+                files += rest[n].inputs.len();
+                bytes += size_of(rest[n]);
+                n += 1;
             }
-            let batch = &inputs[range.clone()];
-            let results: Vec<Extraction> = pool.install(|| {
-                batch
-                    .par_iter()
-                    .map(|input| {
-                        let extraction = stages.process(input);
-                        progress.advance(1, input.size);
-                        extraction
+            let (wave, tail) = rest.split_at(n);
+            rest = tail;
+            let jobs: Vec<(usize, usize)> = wave
+                .iter()
+                .enumerate()
+                .flat_map(|(w, c)| c.inputs.iter().map(move |&i| (w, i)))
+                .collect();
+            let mut results: Vec<(usize, Extraction)> = pool.install(|| {
+                jobs.par_iter()
+                    .map(|&(w, i)| {
+                        let extraction = stages.process(&inputs[i]);
+                        progress.advance(1, inputs[i].size);
+                        (w, extraction)
                     })
                     .collect()
             });
-            if tx.send((index, results)).is_err() {
-                break; // the writer failed; its error is returned below
+            for (w, chunk) in wave.iter().enumerate().rev() {
+                let split = results
+                    .iter()
+                    .position(|(owner, _)| *owner == w)
+                    .unwrap_or(results.len());
+                let mine = results
+                    .split_off(split)
+                    .into_iter()
+                    .map(|(_, e)| e)
+                    .collect();
+                if tx.send((chunk, mine)).is_err() {
+                    break; // the writer failed; its error is returned below
+                }
             }
         }
         drop(tx);
         writer
             .join()
-            .map_err(|_| anyhow::anyhow!("batch writer thread panicked"))?
+            .map_err(|_| anyhow::anyhow!("chunk writer thread panicked"))?
     })?;
     progress.finish();
     if INTERRUPTED.load(Ordering::Relaxed) {
@@ -117,10 +182,14 @@ pub fn run(stages: &Stages, inputs: &[Input], dir: &Path, pool: &rayon::ThreadPo
     Ok(())
 }
 
-fn save(dir: &Path, index: usize, results: Vec<Extraction>) -> Result<()> {
-    let mut writer = ShardWriter::new(dir, &batch_prefix(index), true, u64::MAX)?.intermediate();
-    for extraction in results {
+fn save(dir: &Path, chunk: &Chunk, results: Vec<Extraction>) -> Result<()> {
+    let path = chunk.path(dir);
+    let folder = path.parent().unwrap_or(dir);
+    let prefix = format!("c{:05}", chunk.index);
+    let mut writer = ShardWriter::new(folder, &prefix, true, u64::MAX)?.intermediate();
+    for (&input, extraction) in chunk.inputs.iter().zip(results) {
         writer.write_json(&InputOutcomes {
+            input,
             format: extraction.format.to_string(),
             outcomes: extraction.outcomes,
         })?;
@@ -129,9 +198,93 @@ fn save(dir: &Path, index: usize, results: Vec<Extraction>) -> Result<()> {
     Ok(())
 }
 
-/// Every input's outcomes, in input order.
-pub fn read_all(dir: &Path, batches: usize) -> impl Iterator<Item = Result<InputOutcomes>> + '_ {
-    (0..batches).flat_map(move |index| {
-        read_jsonl_zst::<InputOutcomes>(&[batch_file(dir, index)]).collect::<Vec<_>>()
+/// Chunks not saved yet (an unfinished extraction, e.g. a cancelled Slurm task).
+pub fn missing<'a>(chunks: &'a [Chunk], dir: &Path) -> Vec<&'a Chunk> {
+    chunks.iter().filter(|c| !c.path(dir).exists()).collect()
+}
+
+/// Every input's outcomes in input order: a k-way merge of the partitions, each read lazily.
+pub fn read_in_order<'a>(
+    chunks: &'a [Chunk],
+    dir: &'a Path,
+) -> impl Iterator<Item = Result<InputOutcomes>> + 'a {
+    let mut streams: Vec<Box<dyn Iterator<Item = Result<InputOutcomes>> + 'a>> = Vec::new();
+    let mut start = 0;
+    while start < chunks.len() {
+        let partition = chunks[start].partition;
+        let end = start
+            + chunks[start..]
+                .iter()
+                .take_while(|c| c.partition == partition)
+                .count();
+        let paths: Vec<PathBuf> = chunks[start..end].iter().map(|c| c.path(dir)).collect();
+        streams.push(Box::new(PartitionReader {
+            paths,
+            current: None,
+        }));
+        start = end;
+    }
+    let mut heap = BinaryHeap::new();
+    let mut pending_error = None;
+    for (stream, source) in streams.iter_mut().enumerate() {
+        match source.next() {
+            Some(Ok(first)) => heap.push(Head(first, stream)),
+            Some(Err(e)) => pending_error = Some(e),
+            None => {}
+        }
+    }
+    let mut pending_error = pending_error.map(Err);
+    std::iter::from_fn(move || {
+        if let Some(error) = pending_error.take() {
+            return Some(error);
+        }
+        let Head(next, stream) = heap.pop()?;
+        match streams[stream].next() {
+            Some(Ok(following)) => heap.push(Head(following, stream)),
+            Some(Err(e)) => pending_error = Some(Err(e)),
+            None => {}
+        }
+        Some(Ok(next))
     })
+}
+
+/// One partition's chunk files, read line by line, one file open at a time.
+struct PartitionReader {
+    paths: Vec<PathBuf>,
+    current: Option<Box<dyn Iterator<Item = Result<InputOutcomes>>>>,
+}
+
+impl Iterator for PartitionReader {
+    type Item = Result<InputOutcomes>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.current.as_mut().and_then(|c| c.next()) {
+                return Some(item);
+            }
+            if self.paths.is_empty() {
+                return None;
+            }
+            self.current = Some(read_jsonl_zst_file(self.paths.remove(0)));
+        }
+    }
+}
+
+/// Min-heap order on the input index.
+struct Head(InputOutcomes, usize);
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.input == other.0.input
+    }
+}
+impl Eq for Head {}
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Head {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.0.input.cmp(&self.0.input)
+    }
 }

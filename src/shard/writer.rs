@@ -144,22 +144,25 @@ impl ShardWriter {
 pub fn read_jsonl_zst<T: serde::de::DeserializeOwned + 'static>(
     paths: &[PathBuf],
 ) -> impl Iterator<Item = Result<T>> + '_ {
+    paths
+        .iter()
+        .flat_map(|path| read_jsonl_zst_file(path.clone()))
+}
+
+/// Reads one `.jsonl.zst` file lazily, a line at a time.
+pub fn read_jsonl_zst_file<T: serde::de::DeserializeOwned + 'static>(
+    path: PathBuf,
+) -> Box<dyn Iterator<Item = Result<T>>> {
     use std::io::BufRead;
-    paths.iter().flat_map(|path| {
-        let lines: Box<dyn Iterator<Item = Result<T>>> = match File::open(path)
-            .and_then(zstd::Decoder::new)
-        {
-            Ok(decoder) => Box::new(std::io::BufReader::new(decoder).lines().map(move |line| {
-                let line = line.with_context(|| format!("reading {}", path.display()))?;
-                serde_json::from_str(&line)
-                    .with_context(|| format!("bad record in {}", path.display()))
-            })),
-            Err(e) => Box::new(std::iter::once(Err(
-                anyhow::Error::from(e).context(format!("opening {}", path.display()))
-            ))),
-        };
-        lines
-    })
+    match File::open(&path).and_then(zstd::Decoder::new) {
+        Ok(decoder) => Box::new(std::io::BufReader::new(decoder).lines().map(move |line| {
+            let line = line.with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&line).with_context(|| format!("bad record in {}", path.display()))
+        })),
+        Err(e) => Box::new(std::iter::once(Err(
+            anyhow::Error::from(e).context(format!("opening {}", path.display()))
+        ))),
+    }
 }
 
 /// Shards in a folder with the given prefix, in name order.
