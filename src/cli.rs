@@ -1,5 +1,6 @@
 //! Command-line options (clap) turned into a Config and a call into the library.
 use crate::config::Config;
+use crate::executor::slurm::SlurmOptions;
 use crate::ingest::batches::{Interrupted, INTERRUPTED};
 use crate::pipeline::{self, RunOptions};
 use anyhow::Result;
@@ -37,6 +38,41 @@ enum Command {
         /// Continue an interrupted run in its output folder.
         #[arg(long)]
         resume: bool,
+        /// `local` (every phase in this process) or `slurm` (submit job arrays and return).
+        #[arg(long, default_value = "local")]
+        executor: Executor,
+        /// Slurm: array tasks for the extraction (each takes every N-th hash partition).
+        #[arg(long, default_value_t = 8)]
+        tasks: usize,
+        #[arg(long)]
+        slurm_partition: Option<String>,
+        /// Slurm: time limit per task, e.g. 04:00:00.
+        #[arg(long)]
+        slurm_time: Option<String>,
+        /// Slurm: memory per task, e.g. 16G.
+        #[arg(long)]
+        slurm_mem: Option<String>,
+        /// Slurm: another sbatch argument, passed as it is (repeatable).
+        #[arg(long, allow_hyphen_values = true)]
+        slurm_arg: Vec<String>,
+        /// Slurm: write and print the sbatch scripts without submitting them.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show what is finished in a run folder, and the state of its Slurm jobs.
+    Status { output: PathBuf },
+    /// Internal: one task of a run submitted to Slurm.
+    #[command(hide = true)]
+    Task {
+        output: PathBuf,
+        /// `extract` or `finish`.
+        phase: String,
+        #[arg(long)]
+        task: Option<usize>,
+        #[arg(long)]
+        tasks: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
     },
     /// Validate a pipeline file without running it.
     Check { pipeline: PathBuf },
@@ -52,6 +88,12 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Executor {
+    Local,
+    Slurm,
+}
+
 pub fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
@@ -61,6 +103,13 @@ pub fn main() -> Result<ExitCode> {
             output,
             threads,
             resume,
+            executor,
+            tasks,
+            slurm_partition,
+            slurm_time,
+            slurm_mem,
+            slurm_arg,
+            dry_run,
         } => {
             let mut config = Config::load(&pipeline)?;
             if !input.is_empty() {
@@ -68,6 +117,20 @@ pub fn main() -> Result<ExitCode> {
             }
             if let Some(output) = output {
                 config.output.dir = output;
+            }
+            if let Executor::Slurm = executor {
+                let options = SlurmOptions {
+                    tasks,
+                    cpus_per_task: threads.unwrap_or(4),
+                    partition: slurm_partition,
+                    time: slurm_time,
+                    mem: slurm_mem,
+                    extra: slurm_arg,
+                    dry_run,
+                    resume,
+                };
+                crate::executor::slurm::submit(&config, &options)?;
+                return Ok(ExitCode::SUCCESS);
             }
             let threads = threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -87,6 +150,21 @@ pub fn main() -> Result<ExitCode> {
             crate::logging::init(None);
             Config::load(&pipeline)?;
             println!("{}: ok", pipeline.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { output } => {
+            print!("{}", crate::executor::status::report(&output)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Task {
+            output,
+            phase,
+            task,
+            tasks,
+            threads,
+        } => {
+            let task = task.zip(tasks);
+            crate::executor::slurm::run_task(&output, &phase, task, threads)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::ExtractWorker => {

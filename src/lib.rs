@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod dedup;
 pub mod document;
+pub mod executor;
 pub mod extract;
 pub mod filter;
 pub mod ingest;

@@ -1,0 +1,131 @@
+//! `medcorpus status OUTDIR`: what is finished, read from the output folder itself (phase
+//! markers, saved chunks), and what Slurm says of the jobs still known to it (squeue/sacct).
+use super::slurm::load_submissions;
+use crate::config::Config;
+use crate::ingest::batches;
+use crate::run_dir::RunDir;
+use crate::shard::writer::{list_shards, read_jsonl_zst};
+use crate::walk::Input;
+use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+use std::process::Command;
+
+pub fn report(root: &Path) -> Result<String> {
+    let (run, config_json) = RunDir::attach(root)?;
+    let config: Config = serde_json::from_str(&config_json).context("unreadable saved settings")?;
+    let mut out = format!("run {} (input {:?})\n", root.display(), config.input.paths);
+    let inputs: Vec<Input> =
+        read_jsonl_zst(&list_shards(&run.work.join("walk"), "inputs")?).collect::<Result<_>>()?;
+    let walked = run.is_done("walk");
+    writeln!(
+        out,
+        "walk         {}",
+        if walked {
+            format!("finished: {} files", inputs.len())
+        } else {
+            "not finished".into()
+        }
+    )?;
+    let chunks = batches::plan(&inputs);
+    let missing = batches::missing(&chunks, &run.work.join("extract"));
+    writeln!(
+        out,
+        "extract      {} of {} chunks saved",
+        chunks.len() - missing.len(),
+        chunks.len()
+    )?;
+    for phase in ["exact-dedup", "publish"] {
+        writeln!(
+            out,
+            "{phase:<12} {}",
+            if run.is_done(phase) {
+                "finished"
+            } else {
+                "not finished"
+            }
+        )?;
+    }
+    let submissions = load_submissions(root);
+    if let Some(extract) = submissions.jobs.iter().rev().find(|j| j.phase == "extract") {
+        let tasks = tasks_of(root).unwrap_or(1);
+        let queue = slurm_states(
+            &submissions
+                .jobs
+                .iter()
+                .map(|j| j.id.clone())
+                .collect::<Vec<_>>(),
+        );
+        for &task in &extract.tasks {
+            let left = missing
+                .iter()
+                .filter(|c| c.partition % tasks == task)
+                .count();
+            let state = if left == 0 {
+                "finished".to_string()
+            } else {
+                queue
+                    .get(&format!("{}_{task}", extract.id))
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        format!("failed or cancelled ({left} chunks unsaved): run --resume")
+                    })
+            };
+            writeln!(out, "  task {task:<4} job {}_{task}: {state}", extract.id)?;
+        }
+    }
+    if let Some(finish) = submissions.jobs.iter().rev().find(|j| j.phase == "finish") {
+        let queue = slurm_states(std::slice::from_ref(&finish.id));
+        let state = if run.is_done("publish") {
+            "finished".to_string()
+        } else {
+            queue
+                .get(&finish.id)
+                .cloned()
+                .unwrap_or_else(|| "not running: run --resume".into())
+        };
+        writeln!(out, "finish job {}: {state}", finish.id)?;
+    }
+    Ok(out)
+}
+
+/// The task count of the latest submission, from its extraction script.
+fn tasks_of(root: &Path) -> Option<usize> {
+    let script = std::fs::read_to_string(root.join("slurm").join("extract.sbatch")).ok()?;
+    let after = script.split("--tasks ").nth(1)?;
+    after.split_whitespace().next()?.parse().ok()
+}
+
+/// Job (and array task) id → state, for jobs Slurm still knows.
+fn slurm_states(ids: &[String]) -> BTreeMap<String, String> {
+    let mut states = BTreeMap::new();
+    if ids.is_empty() {
+        return states;
+    }
+    let joined = ids.join(",");
+    if let Ok(output) = Command::new("squeue")
+        .args(["-h", "-r", "-j", &joined, "-o", "%i %T %r"])
+        .output()
+    {
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let mut fields = line.splitn(2, ' ');
+            if let (Some(id), Some(state)) = (fields.next(), fields.next()) {
+                states.insert(id.to_string(), state.to_lowercase());
+            }
+        }
+    }
+    if let Ok(output) = Command::new("sacct")
+        .args(["-n", "-P", "-X", "-j", &joined, "-o", "JobID,State"])
+        .output()
+    {
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            if let Some((id, state)) = line.split_once('|') {
+                states
+                    .entry(id.to_string())
+                    .or_insert_with(|| state.to_lowercase());
+            }
+        }
+    }
+    states
+}
