@@ -98,6 +98,7 @@ fn describe_toml_error(source: &str, err: &toml::de::Error) -> String {
             let line_text = source.lines().nth(line - 1).unwrap_or("").trim();
             match line_text.split_once('=') {
                 Some((key, _)) => format!("line {line}: key `{}`: {reason}", key.trim()),
+                None if line_text.is_empty() => format!("line {line}: {reason}"),
                 None => format!("line {line}: {reason} (at `{line_text}`)"),
             }
         }
