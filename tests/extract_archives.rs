@@ -405,3 +405,28 @@ fn damaged_archives_are_errors_and_the_run_goes_on() {
     assert!(failed.iter().any(|s| s.starts_with("truncated.tar.gz")));
     doc_text(&run.docs(), "book.txt");
 }
+
+/// 42.zip-style fan-out: 16 zips in each of 5 levels around 16 MiB of zeros (16 TiB nominal,
+/// 25 KB on disk). Every level looks harmless alone; the ratio over the whole tree stops it.
+#[test]
+fn fan_out_bomb_stops_at_the_ratio_of_the_whole_tree() {
+    let mut archive = zip_of(&[("0.txt", &vec![0u8; 16 << 20])]);
+    for _ in 0..5 {
+        let names: Vec<String> = (0..16).map(|i| format!("{i}.zip")).collect();
+        let entries: Vec<(&str, &[u8])> =
+            names.iter().map(|n| (n.as_str(), &archive[..])).collect();
+        archive = zip_of(&entries);
+    }
+    assert!(archive.len() < 1 << 20);
+    let run = Run::new();
+    run.write("fanout.zip", &archive);
+    run.add(&shared(BOOK), "book.txt");
+    assert_ok(&run.run("", &[]));
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1, "one error for the whole tree: {errors:?}");
+    assert!(errors[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("extract.archive.max_ratio"));
+    doc_text(&run.docs(), "book.txt");
+}

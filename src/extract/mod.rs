@@ -84,7 +84,7 @@ pub fn extract_file(input: &Input, config: &ExtractConfig) -> Extraction {
     }
     match read(input) {
         Ok(bytes) => {
-            let budget = archive::limits::Budget::new(&config.archive);
+            let budget = archive::limits::Budget::new(&config.archive, input.size);
             let scope = archive::Scope::top(&budget, Some(&input.path));
             extract_with(&input.source, &bytes, config, &scope)
         }
@@ -141,7 +141,7 @@ fn unreadable_by_name(source: &str) -> Option<&'static str> {
 
 /// Extracts one file's bytes.
 pub fn extract_bytes(source: &str, bytes: &[u8], config: &ExtractConfig) -> Extraction {
-    let budget = archive::limits::Budget::new(&config.archive);
+    let budget = archive::limits::Budget::new(&config.archive, bytes.len() as u64);
     extract_with(source, bytes, config, &archive::Scope::top(&budget, None))
 }
 

@@ -16,8 +16,8 @@ pub struct ArchiveLimits {
     pub max_depth: u32,
     /// Uncompressed bytes read from an outermost archive and everything nested in it.
     pub max_total_bytes: u64,
-    /// Uncompressed bytes per compressed byte, per member (zip) and per archive, checked once a
-    /// member or archive has given more than 1 MiB (small files may compress very well).
+    /// Uncompressed bytes per compressed byte: per member (zip), per archive, and for all levels
+    /// of an outermost archive together; checked past 1 MiB (small files may compress very well).
     pub max_ratio: u64,
     /// Entries (files, folders, links) in an outermost archive and everything nested in it.
     pub max_entries: u64,
@@ -95,15 +95,19 @@ pub struct Hit {
 /// allowance. Per input file, on one thread: plain cells suffice.
 pub struct Budget<'a> {
     pub limits: &'a ArchiveLimits,
+    /// Size of the outermost file: nested archives multiply, so everything decompressed from
+    /// it, at every level, is held to the ratio against this as well.
+    outer_compressed: u64,
     bytes: Cell<u64>,
     entries: Cell<u64>,
     exhausted: Cell<bool>,
 }
 
 impl<'a> Budget<'a> {
-    pub fn new(limits: &'a ArchiveLimits) -> Self {
+    pub fn new(limits: &'a ArchiveLimits, outer_compressed: u64) -> Self {
         Budget {
             limits,
+            outer_compressed,
             bytes: Cell::new(0),
             entries: Cell::new(0),
             exhausted: Cell::new(false),
@@ -132,6 +136,10 @@ impl<'a> Budget<'a> {
         if total > self.limits.max_total_bytes {
             self.exhausted.set(true);
             return Err(Limit::TotalBytes);
+        }
+        if self.over_ratio(total, self.outer_compressed) {
+            self.exhausted.set(true);
+            return Err(Limit::Ratio);
         }
         Ok(())
     }
@@ -240,7 +248,7 @@ mod tests {
             max_ratio: 10,
             ..ArchiveLimits::default()
         };
-        let budget = Budget::new(&limits);
+        let budget = Budget::new(&limits, u64::MAX / 100);
         let meter = ArchiveMeter::new(u64::MAX / 100);
         let zeros = io::repeat(0).take(4 << 20);
         let mut reader = Metered::new(zeros, &budget, meter.clone(), Some(1000));
@@ -260,7 +268,7 @@ mod tests {
             max_total_bytes: 1000,
             ..ArchiveLimits::default()
         };
-        let budget = Budget::new(&limits);
+        let budget = Budget::new(&limits, 1 << 30);
         let meter = ArchiveMeter::new(1 << 30);
         let mut reader = Metered::new(io::repeat(1).take(5000), &budget, meter.clone(), None);
         assert!(io::copy(&mut reader, &mut io::sink()).is_err());
