@@ -109,41 +109,44 @@ fn encrypted_zip_entries_are_each_an_error() {
         .any(|r| r["source"] == "words.zip!/英语单词" && r["reason"] == "archive-directory"));
 }
 
+/// The RAR5 as a file and inside a zip (the UnRAR library then reads a temporary copy).
 #[cfg(feature = "rar")]
 #[test]
 fn rar5_members_are_all_accounted_for() {
+    let rar = read("corpus/archives/text-duplication__数据.rar");
     let run = Run::new();
-    run.add(
-        &shared("corpus/archives/text-duplication__数据.rar"),
-        "数据.rar",
-    );
-    assert_ok(&run.run("", &[]));
+    run.write("数据.rar", &rar);
+    run.write("备份.zip", &zip_of(&[("备份/数据.rar", &rar)]));
+    assert_ok(&run.run("[dedup]\ndocuments = false\nparagraph_min_chars = 0\n", &[]));
     let (docs, rejects, errors) = (run.docs(), run.rejects(), run.errors());
-    let mut members = sources(&docs);
-    members.extend(sources(&rejects));
-    members.extend(sources(&errors));
-    let files: Vec<&String> = members
-        .iter()
-        .filter(|s| s.contains('.') && s.starts_with("数据.rar!/"))
-        .filter(|s| {
-            !rejects
-                .iter()
-                .any(|r| r["source"] == **s && r["reason"] == "archive-directory")
-        })
-        .collect();
-    assert_eq!(files.len(), 75, "75 files in the RAR5: {files:?}");
-    // The code listings (.txt) are read as text: kept or filtered, never an error.
-    let texts: Vec<_> = files.iter().filter(|s| s.ends_with(".txt")).collect();
-    assert_eq!(
-        texts.len(),
-        60,
-        "20 code listings in each of c++/, java/, python/"
-    );
-    for source in texts {
-        assert!(
-            !errors.iter().any(|e| e["source"] == **source),
-            "{source} failed"
+    for prefix in ["数据.rar!/", "备份.zip!/备份/数据.rar!/"] {
+        let mut members = sources(&docs);
+        members.extend(sources(&rejects));
+        members.extend(sources(&errors));
+        let directories: BTreeSet<_> = rejects
+            .iter()
+            .filter(|r| r["reason"] == "archive-directory")
+            .map(|r| r["source"].as_str().unwrap().to_string())
+            .collect();
+        let files: Vec<&String> = members
+            .iter()
+            .filter(|s| s.starts_with(prefix) && !directories.contains(*s))
+            .filter(|s| !s[prefix.len()..].contains('!'))
+            .collect();
+        assert_eq!(files.len(), 75, "75 files in the RAR5: {files:?}");
+        // The code listings (.txt) are read as text: kept or filtered, never an error.
+        let texts: Vec<_> = files.iter().filter(|s| s.ends_with(".txt")).collect();
+        assert_eq!(
+            texts.len(),
+            60,
+            "20 code listings in each of c++/, java/, python/"
         );
+        for source in texts {
+            assert!(
+                !errors.iter().any(|e| e["source"] == **source),
+                "{source} failed"
+            );
+        }
     }
 }
 
@@ -396,6 +399,16 @@ fn damaged_archives_are_errors_and_the_run_goes_on() {
         "random.zip",
         b"PK\x03\x04 this is not really a zip file at all",
     );
+    // An interrupted download: ten records of dialogue/IM_内科.txt, the last 40% cut off.
+    let records = split_records(&read(DIALOGUE));
+    let names: Vec<String> = (0..10).map(|i| format!("问诊{i}.txt")).collect();
+    let entries: Vec<(&str, &[u8])> = names
+        .iter()
+        .zip(&records)
+        .map(|(n, r)| (n.as_str(), r.as_slice()))
+        .collect();
+    let cut = zip_of(&entries);
+    run.write("cut.zip", &cut[..cut.len() * 6 / 10]);
     run.add(&shared(BOOK), "book.txt");
     assert_ok(&run.run("", &[]));
     let failed = sources(&run.errors());
@@ -403,7 +416,17 @@ fn damaged_archives_are_errors_and_the_run_goes_on() {
         assert!(failed.contains(name), "{name} not in {failed:?}");
     }
     assert!(failed.iter().any(|s| s.starts_with("truncated.tar.gz")));
-    doc_text(&run.docs(), "book.txt");
+    let docs = run.docs();
+    doc_text(&docs, "book.txt");
+    let kept = docs
+        .iter()
+        .filter(|d| d["source"].as_str().unwrap().starts_with("cut.zip!/"))
+        .count();
+    assert!(
+        (3..10).contains(&kept),
+        "entries before the cut are kept: {kept}"
+    );
+    assert!(failed.contains("cut.zip"));
 }
 
 /// 42.zip-style fan-out: 16 zips in each of 5 levels around 16 MiB of zeros (16 TiB nominal,
