@@ -251,7 +251,7 @@ fn tar_and_compressed_streams() {
     let run = Run::new();
     run.write("plain.tar", &tar);
     run.write("books.tar.gz", &gzip(&tar));
-    run.write("books.tgz.zst", &zstd::encode_all(&tar[..], 3).unwrap());
+    run.write("books.tar.zst", &zstd::encode_all(&tar[..], 3).unwrap());
     run.write("books.tar.bz2", &bzip2(&tar));
     run.write("内经知要.txt.gz", &gzip(&book));
     run.write(
@@ -265,7 +265,7 @@ fn tar_and_compressed_streams() {
     for container in [
         "plain.tar",
         "books.tar.gz",
-        "books.tgz.zst",
+        "books.tar.zst",
         "books.tar.bz2",
     ] {
         let text = doc_text(&docs, &format!("{container}!/books/伤寒杂病论.txt"));
