@@ -47,7 +47,11 @@ fn by_central_directory(walk: &mut Walk, mut archive: ZipArchive<Cursor<&[u8]>>)
         }
         let flow = match archive.by_index(index) {
             Ok(file) if file.is_symlink() => {
-                walk.reject(&entry.name, "archive-link", None);
+                walk.reject(
+                    &entry.name,
+                    "archive-link-or-special",
+                    Some("symlink".into()),
+                );
                 Flow::Continue
             }
             Ok(file) => {
