@@ -1,5 +1,6 @@
 //! Extraction: one input file (or archive member) → documents, each carrying its format and
 //! encoding in `meta`. One format, one module; this file only reads, sniffs and dispatches.
+pub mod archive;
 pub mod decode;
 pub mod isolate;
 pub mod records;
@@ -24,6 +25,8 @@ pub struct ExtractConfig {
     pub csv_columns: Vec<String>,
     /// Larger files are reported as errors instead of read.
     pub max_file_bytes: u64,
+    /// `[extract.archive]`: nesting depth, total bytes, ratio, entry and member limits.
+    pub archive: archive::limits::ArchiveLimits,
 }
 
 impl Default for ExtractConfig {
@@ -34,13 +37,15 @@ impl Default for ExtractConfig {
                 .to_vec(),
             csv_columns: Vec::new(),
             max_file_bytes: 4 << 30,
+            archive: Default::default(),
         }
     }
 }
 
 impl ExtractConfig {
     pub fn validate(&self) -> Result<()> {
-        check_range("extract.max_file_bytes", self.max_file_bytes, 1, u64::MAX)
+        check_range("extract.max_file_bytes", self.max_file_bytes, 1, u64::MAX)?;
+        self.archive.validate()
     }
 }
 
@@ -79,7 +84,11 @@ pub fn extract_file(input: &Input, config: &ExtractConfig) -> Extraction {
         return Extraction::failed("too-large", &input.source, "extract", error);
     }
     match read(input) {
-        Ok(bytes) => extract_bytes(&input.source, &bytes, config),
+        Ok(bytes) => {
+            let budget = archive::limits::Budget::new(&config.archive, input.size);
+            let scope = archive::Scope::top(&budget, Some(&input.path));
+            extract_with(&input.source, &bytes, config, &scope)
+        }
         Err(e) => Extraction::failed("unreadable", &input.source, "read", e),
     }
 }
@@ -140,8 +149,19 @@ fn unreadable_by_name(source: &str) -> Option<&'static str> {
     }
 }
 
-/// Extracts one file's bytes; archives call this again for their members.
+/// Extracts one file's bytes.
 pub fn extract_bytes(source: &str, bytes: &[u8], config: &ExtractConfig) -> Extraction {
+    let budget = archive::limits::Budget::new(&config.archive, bytes.len() as u64);
+    extract_with(source, bytes, config, &archive::Scope::top(&budget, None))
+}
+
+/// Extracts a file or archive member; archives call this again for their members.
+fn extract_with(
+    source: &str,
+    bytes: &[u8],
+    config: &ExtractConfig,
+    scope: &archive::Scope,
+) -> Extraction {
     if bytes.is_empty() {
         let empty = Document::new(source, None, String::new());
         return Extraction {
@@ -149,11 +169,12 @@ pub fn extract_bytes(source: &str, bytes: &[u8], config: &ExtractConfig) -> Extr
             outcomes: vec![Outcome::Rejected(Reject::of(&empty, "empty-file", None))],
         };
     }
-    if mostly_nul(bytes) {
+    let format = sniff::sniff(source, &bytes[..bytes.len().min(8192)]);
+    // Tar pads small members with NULs: a tar is never a NUL-filled download.
+    if format != Format::Tar && mostly_nul(bytes) {
         let error = "file is mostly NUL bytes (an unfinished or pre-allocated download)";
         return Extraction::failed("partial", source, "extract", error);
     }
-    let format = sniff::sniff(source, &bytes[..bytes.len().min(8192)]);
     let result = match format {
         Format::Text | Format::Markdown => {
             Ok(vec![Outcome::Kept(text::extract(source, bytes, format))])
@@ -161,6 +182,7 @@ pub fn extract_bytes(source: &str, bytes: &[u8], config: &ExtractConfig) -> Extr
         Format::Json | Format::Jsonl | Format::Csv | Format::Tsv => {
             records::extract(source, bytes, format, config)
         }
+        f if archive::is_archive(f) => archive::extract(f, source, bytes, config, scope),
         other => Err(anyhow::anyhow!("unsupported format: {}", other.name())),
     };
     match result {

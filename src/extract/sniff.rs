@@ -85,6 +85,10 @@ pub fn sniff(name: &str, head: &[u8]) -> Format {
 
 fn by_magic(head: &[u8], ext: &str) -> Option<Format> {
     let starts = |magic: &[u8]| head.starts_with(magic);
+    // First: a tar's first member (a PDF, say) starts 512 bytes in, within the PDF window below.
+    if is_tar(head) {
+        return Some(Format::Tar);
+    }
     // A PDF header may follow some junk bytes; readers accept it within the first KiB.
     if head.len() >= 5
         && head[..head.len().min(1024)]
@@ -117,9 +121,6 @@ fn by_magic(head: &[u8], ext: &str) -> Option<Format> {
     if starts(b"BZh") && head.len() > 3 && head[3].is_ascii_digit() {
         return Some(Format::Bzip2);
     }
-    if head.len() > 262 && &head[257..262] == b"ustar" {
-        return Some(Format::Tar);
-    }
     if starts(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1") {
         return Some(Format::Ole2);
     }
@@ -141,6 +142,36 @@ fn by_magic(head: &[u8], ext: &str) -> Option<Format> {
         return Some(Format::Image);
     }
     None
+}
+
+pub const TAR_HEADER_LEN: usize = 512;
+
+/// A tar header block: a name, and a checksum that matches (ustar, GNU and old v7 tars alike;
+/// old tars summed signed bytes).
+pub fn is_tar(head: &[u8]) -> bool {
+    let Some(block) = head.get(..TAR_HEADER_LEN) else {
+        return false;
+    };
+    if block[0] == 0 {
+        return false;
+    }
+    let field = &block[148..156];
+    let digits: String = field
+        .iter()
+        .map(|&b| b as char)
+        .skip_while(|c| *c == ' ')
+        .take_while(|c| c.is_digit(8))
+        .collect();
+    let Ok(stored) = i64::from_str_radix(&digits, 8) else {
+        return false;
+    };
+    let (mut unsigned, mut signed) = (0i64, 0i64);
+    for (i, &b) in block.iter().enumerate() {
+        let b = if (148..156).contains(&i) { b' ' } else { b };
+        unsigned += b as i64;
+        signed += b as i8 as i64;
+    }
+    stored == unsigned || stored == signed
 }
 
 /// An OOXML zip names its main part in the first entries; otherwise it is a plain archive.
@@ -234,6 +265,19 @@ mod tests {
             Format::Docx
         );
         assert_eq!(sniff("x.bin", b"7z\xbc\xaf\x27\x1c\0\x04"), Format::SevenZ);
+    }
+
+    #[test]
+    fn tar_headers_are_recognised_by_checksum() {
+        let mut header = tar::Header::new_old();
+        header.set_path("方剂/麻黄汤.txt").unwrap();
+        header.set_size(3);
+        header.set_cksum();
+        assert!(is_tar(header.as_bytes()));
+        let mut damaged = header.as_bytes().to_vec();
+        damaged[0] ^= 1;
+        assert!(!is_tar(&damaged));
+        assert_eq!(sniff("x", header.as_bytes()), Format::Tar);
     }
 
     #[test]
