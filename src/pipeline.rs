@@ -1,6 +1,6 @@
 //! The whole flow on one screen:
 //!   walk → [extract → clean → filter] (parallel per file) → exact dedup (in order)
-//!        → publish docs + BERT text → manifest.
+//!        → publish docs + BERT text + Megatron tokens → manifest.
 //! Each phase reads what the one before wrote under the output folder and is marked done
 //! only when complete, so `--resume` restarts at the first unfinished phase.
 use crate::config::Config;
@@ -47,19 +47,28 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
         )
     })?;
 
-    let published: Published = run.phase("publish", &["docs", "bert", "rejects"], || {
-        let docs = list_shards(&work.join("ingest"), "docs")?;
-        let (stats, _) = shard::publish(
-            read_jsonl_zst(&docs),
-            &run.root,
-            config.output.shard_bytes,
-            &config.bert,
-        )?;
-        let rejects = publish_rejects(&run, config)?;
-        Ok(Published { stats, rejects })
-    })?;
+    let published: Published = run.phase(
+        "publish",
+        &["docs", "bert", "megatron", "wwm", "rejects"],
+        || {
+            let docs = list_shards(&work.join("ingest"), "docs")?;
+            let encoder = shard::prepare::Encoder::from_config(&config.tokenize, &run.root)?;
+            let ordered = shard::ordered_documents(&docs, &work, &config.bert)?;
+            let stats = shard::publish(
+                ordered,
+                &run.root,
+                config.output.shard_bytes,
+                &config.bert,
+                encoder.as_ref(),
+                config.tokenize.batch_documents,
+                &pool,
+            )?;
+            let rejects = publish_rejects(&run, config)?;
+            Ok(Published { stats, rejects })
+        },
+    )?;
 
-    let files = manifest::list_outputs(&run.root)?;
+    let files = manifest::list_outputs(&run.root, &published.stats.shards)?;
     let summary = Summary {
         ingest,
         publish: published.stats,
@@ -122,6 +131,14 @@ impl Summary {
             "documents kept      {:>10}   ({} train, {} valid)\n",
             self.publish.docs, self.publish.train_docs, self.publish.valid_docs
         );
+        if let Some(tokens) = &self.publish.tokens {
+            t += &format!(
+                "tokens              {:>10}   ({} train, {} valid)\n",
+                tokens.train_tokens + tokens.valid_tokens,
+                tokens.train_tokens,
+                tokens.valid_tokens
+            );
+        }
         for (reason, n) in &i.rejected {
             t += &format!("rejected {reason:<18} {n:>7}\n");
         }

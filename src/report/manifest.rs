@@ -2,6 +2,7 @@
 //! output file with its size and sha256.
 use crate::ingest::IngestStats;
 use crate::run_dir::write_atomic;
+use crate::shard::stats::ShardCounts;
 use crate::shard::PublishStats;
 use anyhow::Result;
 use serde::Serialize;
@@ -13,6 +14,9 @@ pub struct OutputFile {
     pub path: String,
     pub bytes: u64,
     pub sha256: String,
+    /// Documents, sentences and tokens in a published shard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<ShardCounts>,
 }
 
 #[derive(Serialize)]
@@ -27,13 +31,20 @@ pub struct Manifest<'a> {
     pub files: Vec<OutputFile>,
 }
 
-/// Every file under the output folder except intermediates, in path order.
-pub fn list_outputs(root: &Path) -> Result<Vec<OutputFile>> {
+/// Every file under the output folder except intermediates, in path order, with the counts
+/// the publish phase recorded for its shards.
+pub fn list_outputs(root: &Path, counts: &[(String, ShardCounts)]) -> Result<Vec<OutputFile>> {
     let mut files = Vec::new();
-    for top in ["docs", "bert", "rejects", "errors.jsonl"] {
+    for top in ["docs", "bert", "megatron", "wwm", "rejects", "errors.jsonl"] {
         collect(root, &root.join(top), &mut files)?;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    for file in &mut files {
+        file.counts = counts
+            .iter()
+            .find(|(path, _)| *path == file.path)
+            .map(|(_, c)| c.clone());
+    }
     Ok(files)
 }
 
@@ -55,6 +66,7 @@ fn collect(root: &Path, path: &Path, files: &mut Vec<OutputFile>) -> Result<()> 
             path: rel,
             bytes,
             sha256: hex::encode(hasher.finalize()),
+            counts: None,
         });
     }
     Ok(())
