@@ -74,7 +74,7 @@ pub fn prepare(
             chinese_ref: Vec::new(),
         };
         if let Some(encoder) = encoder {
-            let tokens = encoder.tokenizer.encode(&sentence.text)?;
+            let tokens = encoder.tokenizer.encode(&sentence.text);
             if tokens.ids.is_empty() {
                 // Nothing BERT can read (control characters only): dropped from every output
                 // so text lines and token sequences stay one to one.
