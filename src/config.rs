@@ -20,6 +20,8 @@ pub struct Config {
     pub bert: crate::shard::BertConfig,
     #[serde(default)]
     pub tokenize: crate::shard::tokenize::TokenizeConfig,
+    #[serde(default)]
+    pub mlm: crate::shard::mlm::MlmConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,6 +87,7 @@ impl Config {
         self.dedup.validate()?;
         self.bert.validate()?;
         self.tokenize.validate()?;
+        self.mlm.validate()?;
         Ok(())
     }
 }

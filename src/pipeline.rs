@@ -49,7 +49,7 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
 
     let published: Published = run.phase(
         "publish",
-        &["docs", "bert", "megatron", "wwm", "rejects"],
+        &["docs", "bert", "megatron", "wwm", "mlm", "rejects"],
         || {
             let docs = list_shards(&work.join("ingest"), "docs")?;
             let encoder = shard::prepare::Encoder::from_config(&config.tokenize, &run.root)?;
@@ -60,6 +60,7 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
                 config.output.shard_bytes,
                 &config.bert,
                 encoder.as_ref(),
+                &config.mlm,
                 config.tokenize.batch_documents,
                 &pool,
             )?;

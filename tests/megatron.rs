@@ -31,8 +31,12 @@ fn add_inputs(run: &Run) {
 fn megatron_ids_equal_hf_tokenizer_and_datasets_loads_docs() {
     let run = Run::new();
     add_inputs(&run);
-    // Small text shards so the chinese_ref files must follow several shard boundaries.
-    assert_ok(&run.run("[bert]\nvalid_fraction = 0.2\nshard_bytes = 65536\n", &[]));
+    // Small text shards so the chinese_ref files must follow several shard boundaries; static
+    // masked-LM instances on.
+    assert_ok(&run.run(
+        "[bert]\nvalid_fraction = 0.2\nshard_bytes = 65536\n[mlm]\nenabled = true\ndupe_factor = 1\n",
+        &[],
+    ));
     let check = python()
         .arg("tests/python/check_megatron.py")
         .arg(run.out())
@@ -61,6 +65,10 @@ fn megatron_ids_equal_hf_tokenizer_and_datasets_loads_docs() {
     assert_eq!(summary["train"]["sequences"], publish["train_sentences"]);
     assert!(summary["train"]["text_shards"].as_u64().unwrap() >= 3);
     assert!(summary["train"]["ref_positions"].as_u64().unwrap() > 1000);
+    assert!(
+        summary["mlm_instances"].as_u64().unwrap_or(0) > 100,
+        "{summary}"
+    );
     let files = manifest["files"].as_array().unwrap();
     let bin = files
         .iter()

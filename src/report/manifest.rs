@@ -35,7 +35,15 @@ pub struct Manifest<'a> {
 /// the publish phase recorded for its shards.
 pub fn list_outputs(root: &Path, counts: &[(String, ShardCounts)]) -> Result<Vec<OutputFile>> {
     let mut files = Vec::new();
-    for top in ["docs", "bert", "megatron", "wwm", "rejects", "errors.jsonl"] {
+    for top in [
+        "docs",
+        "bert",
+        "megatron",
+        "wwm",
+        "mlm",
+        "rejects",
+        "errors.jsonl",
+    ] {
         collect(root, &root.join(top), &mut files)?;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));

@@ -4,6 +4,7 @@
 //! (`megatron/{train,valid}_text_sentence.{bin,idx}`, one sequence per sentence, one document per
 //! document) and whole-word-mask references (`megatron/*_wordstart.*`, `wwm/*.ref.txt`).
 pub mod megatron;
+pub mod mlm;
 pub mod prepare;
 pub mod sentences;
 pub mod shuffle;
@@ -16,6 +17,7 @@ use crate::config::check_range;
 use crate::document::Document;
 use anyhow::{bail, Result};
 use megatron::{DType, IndexedDatasetWriter};
+use mlm::{Instance, MlmConfig, Specials};
 use prepare::{prepare, Encoder, PreparedDocument};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -124,13 +126,21 @@ pub fn publish(
     docs_shard_bytes: u64,
     config: &BertConfig,
     encoder: Option<&Encoder>,
+    mlm_config: &MlmConfig,
     batch_documents: usize,
     pool: &rayon::ThreadPool,
 ) -> Result<PublishStats> {
     if config.shard_tokens.is_some() && encoder.is_none() {
         bail!("key `bert.shard_tokens`: needs a vocabulary (`tokenize.vocab` is \"none\")");
     }
-    let mut outputs = Outputs::create(out, docs_shard_bytes, config, encoder)?;
+    let specials = match (mlm_config.enabled, encoder) {
+        (false, _) => None,
+        (true, Some(encoder)) => Some(Specials::of(encoder)?),
+        (true, None) => {
+            bail!("key `mlm.enabled`: needs a vocabulary (`tokenize.vocab` is \"none\")")
+        }
+    };
+    let mut outputs = Outputs::create(out, docs_shard_bytes, config, encoder, specials.is_some())?;
     let mut batch = Vec::with_capacity(batch_documents);
     let mut docs = docs.peekable();
     while docs.peek().is_some() {
@@ -138,14 +148,24 @@ pub fn publish(
         for doc in docs.by_ref().take(batch_documents) {
             batch.push(doc?);
         }
-        let prepared: Vec<Result<PreparedDocument>> = pool.install(|| {
+        let prepared: Vec<PreparedDocument> = pool.install(|| {
             std::mem::take(&mut batch)
                 .into_par_iter()
                 .map(|doc| prepare(doc, config, encoder))
-                .collect()
-        });
-        for doc in prepared {
-            outputs.write(doc?)?;
+                .collect::<Result<_>>()
+        })?;
+        let mut instances: Vec<Vec<Instance>> = match &specials {
+            Some(specials) => pool.install(|| {
+                (0..prepared.len())
+                    .into_par_iter()
+                    .map(|i| mlm::instances(&prepared, i, mlm_config, specials))
+                    .collect()
+            }),
+            None => Vec::new(),
+        };
+        for (i, doc) in prepared.into_iter().enumerate() {
+            let doc_instances = instances.get_mut(i).map(std::mem::take).unwrap_or_default();
+            outputs.write(doc, &doc_instances)?;
         }
     }
     outputs.finish(out)
@@ -167,6 +187,8 @@ struct Split {
     text: ShardWriter,
     text_counts: PerShard,
     refs: Option<ShardWriter>,
+    mlm: Option<ShardWriter>,
+    mlm_counts: PerShard,
     megatron: Option<IndexedDatasetWriter>,
     word_starts: Option<IndexedDatasetWriter>,
     counts: ShardCounts,
@@ -178,6 +200,7 @@ impl Split {
         name: &str,
         config: &BertConfig,
         encoder: Option<&Encoder>,
+        with_mlm: bool,
     ) -> Result<Split> {
         let text_limit = config.shard_tokens.unwrap_or(config.shard_bytes);
         let megatron = encoder.filter(|e| e.megatron);
@@ -193,6 +216,16 @@ impl Split {
                 ),
                 None => None,
             },
+            mlm: match with_mlm {
+                true => Some(ShardWriter::new(
+                    &out.join("mlm"),
+                    name,
+                    true,
+                    config.shard_bytes,
+                )?),
+                false => None,
+            },
+            mlm_counts: PerShard::default(),
             megatron: match (megatron, dtype) {
                 (Some(_), Some(dtype)) => Some(IndexedDatasetWriter::create(&prefix, dtype)?),
                 _ => None,
@@ -215,14 +248,15 @@ impl<'a> Outputs<'a> {
         docs_shard_bytes: u64,
         config: &'a BertConfig,
         encoder: Option<&Encoder>,
+        with_mlm: bool,
     ) -> Result<Outputs<'a>> {
         Ok(Outputs {
             config,
             docs: ShardWriter::new(&out.join("docs"), "part", true, docs_shard_bytes)?,
             docs_counts: PerShard::default(),
             splits: [
-                Split::create(out, "train", config, encoder)?,
-                Split::create(out, "valid", config, encoder)?,
+                Split::create(out, "train", config, encoder, with_mlm)?,
+                Split::create(out, "valid", config, encoder, with_mlm)?,
             ],
             unk_id: encoder.map(|e| e.tokenizer.unk_id()),
             stats: PublishStats {
@@ -232,7 +266,7 @@ impl<'a> Outputs<'a> {
         })
     }
 
-    fn write(&mut self, prepared: PreparedDocument) -> Result<()> {
+    fn write(&mut self, prepared: PreparedDocument, instances: &[Instance]) -> Result<()> {
         let PreparedDocument {
             doc,
             valid,
@@ -278,6 +312,14 @@ impl<'a> Outputs<'a> {
         if let Some(ref_writer) = &mut split.refs {
             ref_writer.write_record_into(shard, refs.as_bytes())?;
         }
+        if let Some(mlm) = &mut split.mlm {
+            for instance in instances {
+                let shard = mlm.write_json_numbered(instance)?;
+                split
+                    .mlm_counts
+                    .add(shard, 1, instance.input_ids.len() as u64);
+            }
+        }
         if let Some(megatron) = &mut split.megatron {
             megatron.end_document()?;
         }
@@ -320,6 +362,10 @@ impl<'a> Outputs<'a> {
             stats
                 .shards
                 .extend(split.text_counts.named(out, &text_files));
+            if let Some(mlm) = split.mlm {
+                let files = mlm.finish()?;
+                stats.shards.extend(split.mlm_counts.named(out, &files));
+            }
             for dataset in [split.megatron, split.word_starts].into_iter().flatten() {
                 for file in dataset.finish()? {
                     stats

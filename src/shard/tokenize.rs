@@ -155,6 +155,10 @@ impl WordPieceTokenizer {
         self.unk_id
     }
 
+    pub fn token_id(&self, token: &str) -> Option<u32> {
+        self.vocab.get(token).copied()
+    }
+
     pub fn encode(&self, sentence: &str) -> Tokens {
         let mut out = Tokens::default();
         let mut word = Word::default();

@@ -127,6 +127,22 @@ def main():
     summary["datasets"] = datasets.__version__
     summary["docs_rows"] = ds.num_rows
     summary["docs_columns"] = sorted(ds.column_names)
+
+    mlm_files = sorted(glob.glob(os.path.join(out, "mlm", "train-*.jsonl.zst")))
+    if mlm_files:
+        mlm = datasets.load_dataset("json", data_files=mlm_files, split="train")
+        cls, sep = tokenizer.convert_tokens_to_ids(["[CLS]", "[SEP]"])
+        for row in mlm:
+            ids, segs, pos = row["input_ids"], row["segment_ids"], row["masked_lm_positions"]
+            assert ids[0] == cls and ids[-1] == sep and len(ids) <= 128, ids
+            assert len(segs) == len(ids) and segs[0] == 0 and segs[-1] == 1
+            assert segs == sorted(segs), "segment ids are 0s then 1s"
+            b_start = segs.index(1)
+            assert ids[b_start - 1] == sep or b_start - 1 in pos
+            assert pos == sorted(set(pos)) and 0 < len(pos) <= 20 and 0 not in pos
+            assert len(row["masked_lm_ids"]) == len(pos)
+            assert row["next_sentence_labels"] in (0, 1)
+        summary["mlm_instances"] = mlm.num_rows
     print(json.dumps(summary))
 
 
