@@ -9,6 +9,27 @@ use medcorpus::shard::tokenize::TokenizeConfig;
 use medcorpus::shard::{sentences, BertConfig};
 use std::path::Path;
 
+fn tokenizers_crate_reference() -> anyhow::Result<tokenizers::Tokenizer> {
+    use tokenizers::models::wordpiece::WordPiece;
+    let vocab = std::fs::read_to_string("configs/vocab/bert-base-chinese-vocab.txt")?;
+    let mut map = ahash::AHashMap::new();
+    for (id, token) in vocab.split('\n').enumerate() {
+        map.insert(token.to_string(), id as u32);
+    }
+    let model = WordPiece::builder()
+        .vocab(map)
+        .unk_token("[UNK]".into())
+        .continuing_subword_prefix("##".into())
+        .build()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut tokenizer = tokenizers::Tokenizer::new(model);
+    tokenizer.with_normalizer(Some(
+        tokenizers::normalizers::bert::BertNormalizer::default(),
+    ));
+    tokenizer.with_pre_tokenizer(Some(tokenizers::pre_tokenizers::bert::BertPreTokenizer));
+    Ok(tokenizer)
+}
+
 /// CPU seconds this thread has used.
 fn thread_cpu_seconds() -> f64 {
     let mut t = libc::timespec {
@@ -68,6 +89,22 @@ fn main() -> anyhow::Result<()> {
         "wordpiece ids only:            {:6.1} MB/s per core  ({:.1} M tokens/s)",
         mb * rounds as f64 / seconds,
         tokens as f64 / seconds / 1e6
+    );
+
+    // The same tokenisation by the `tokenizers` crate (the engine of HF BertTokenizerFast), for
+    // comparison: the fast path above must give the same ids (tests in shard/tokenize.rs).
+    let reference = tokenizers_crate_reference()?;
+    let started = thread_cpu_seconds();
+    for line in &lines {
+        let encoding = reference
+            .encode(line.as_str(), false)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        std::hint::black_box(encoding.get_ids());
+    }
+    let seconds = thread_cpu_seconds() - started;
+    println!(
+        "tokenizers crate, for comparison: {:6.1} MB/s per core",
+        mb / seconds
     );
 
     let without_wwm = TokenizeConfig {

@@ -47,11 +47,10 @@ pub fn list_outputs(root: &Path, counts: &[(String, ShardCounts)]) -> Result<Vec
         collect(root, &root.join(top), &mut files)?;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    let counts: std::collections::HashMap<&str, &ShardCounts> =
+        counts.iter().map(|(path, c)| (path.as_str(), c)).collect();
     for file in &mut files {
-        file.counts = counts
-            .iter()
-            .find(|(path, _)| *path == file.path)
-            .map(|(_, c)| c.clone());
+        file.counts = counts.get(file.path.as_str()).map(|&c| c.clone());
     }
     Ok(files)
 }

@@ -322,3 +322,46 @@ fn masked(
         next_sentence_labels: label,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::Document;
+    use crate::shard::prepare::prepare;
+    use crate::shard::tokenize::TokenizeConfig;
+    use crate::shard::BertConfig;
+
+    #[test]
+    fn deterministic_pairs_within_the_length_and_mask_budget() {
+        let encoder = Encoder::from_config(&TokenizeConfig::default(), std::path::Path::new("."))
+            .unwrap()
+            .unwrap();
+        let specials = Specials::of(&encoder).unwrap();
+        let text = "患者口服二甲双胍后出现低血糖。随访三个月，血糖控制良好。糖化血红蛋白7.2%。\
+                    建议继续当前治疗方案。定期复查肝肾功能。";
+        let batch: Vec<PreparedDocument> = (0..4)
+            .map(|i| {
+                let doc = Document::new(&format!("d{i}.txt"), None, text.repeat(3));
+                prepare(doc, &BertConfig::default(), Some(&encoder)).unwrap()
+            })
+            .collect();
+        let config = MlmConfig {
+            max_seq_length: 32,
+            dupe_factor: 2,
+            ..MlmConfig::default()
+        };
+        let first = instances(&batch, 0, &config, &specials);
+        let again = instances(&batch, 0, &config, &specials);
+        assert!(first.len() > 2);
+        for (x, y) in first.iter().zip(&again) {
+            assert_eq!(x.input_ids, y.input_ids, "same seed, same instance");
+        }
+        for instance in &first {
+            assert!(instance.input_ids.len() <= 32);
+            assert_eq!(instance.input_ids[0], specials.cls);
+            let wanted = ((instance.input_ids.len() as f64 * 0.15).round() as usize).max(1);
+            assert!(instance.masked_lm_positions.len() <= wanted);
+            assert!(!instance.masked_lm_positions.is_empty());
+        }
+    }
+}

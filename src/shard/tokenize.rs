@@ -355,6 +355,23 @@ mod tests {
         assert_eq!(checked, 15);
     }
 
+    #[test]
+    fn run_vocab_is_the_output_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("vocab")).unwrap();
+        std::fs::write(dir.path().join("vocab/vocab.txt"), "[PAD]\n[UNK]\n甲\n").unwrap();
+        let config = TokenizeConfig {
+            vocab: "run".into(),
+            ..TokenizeConfig::default()
+        };
+        let text = config.vocab_text(dir.path()).unwrap();
+        let tokenizer = WordPieceTokenizer::from_vocab_text(&text).unwrap();
+        assert_eq!(tokenizer.vocab_size(), 3);
+        assert_eq!(tokenizer.encode("甲乙").ids, vec![2, 1]);
+        let missing = config.vocab_text(&dir.path().join("nothing")).unwrap_err();
+        assert!(missing.to_string().contains("tokenize.vocab"), "{missing}");
+    }
+
     /// The `tokenizers` crate configured like bert-base-chinese's tokenizer.json.
     fn reference(vocab_text: &str) -> tokenizers::Tokenizer {
         use tokenizers::models::wordpiece::WordPiece;
