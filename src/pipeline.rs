@@ -54,16 +54,14 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
             let docs = list_shards(&work.join("ingest"), "docs")?;
             let encoder = shard::prepare::Encoder::from_config(&config.tokenize, &run.root)?;
             let ordered = shard::ordered_documents(&docs, &work, &config.bert)?;
-            let stats = shard::publish(
-                ordered,
-                &run.root,
-                config.output.shard_bytes,
-                &config.bert,
-                encoder.as_ref(),
-                &config.mlm,
-                config.tokenize.batch_documents,
-                &pool,
-            )?;
+            let options = shard::PublishOptions {
+                docs_shard_bytes: config.output.shard_bytes,
+                bert: &config.bert,
+                encoder: encoder.as_ref(),
+                mlm: &config.mlm,
+                batch_documents: config.tokenize.batch_documents,
+            };
+            let stats = shard::publish(ordered, &run.root, &options, &pool)?;
             let rejects = publish_rejects(&run, config)?;
             Ok(Published { stats, rejects })
         },

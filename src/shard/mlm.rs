@@ -278,14 +278,12 @@ fn masked(
     // Candidate words: a word-start token and the tokens that continue it (without word
     // starts, every token is a word).
     let mut words: Vec<Vec<usize>> = Vec::new();
-    for i in 1..ids.len() {
-        if ids[i] == specials.sep {
+    for (i, (&id, &start)) in ids.iter().zip(&starts).enumerate().skip(1) {
+        if id == specials.sep {
             continue;
         }
         match words.last_mut() {
-            Some(word) if starts.get(i) == Some(&0) && word.last() == Some(&(i - 1)) => {
-                word.push(i)
-            }
+            Some(word) if start == 0 && word.last() == Some(&(i - 1)) => word.push(i),
             _ => words.push(vec![i]),
         }
     }

@@ -118,18 +118,31 @@ pub fn ordered_documents<'a>(
     )?))
 }
 
+/// What the publish phase writes, from the config.
+pub struct PublishOptions<'a> {
+    pub docs_shard_bytes: u64,
+    pub bert: &'a BertConfig,
+    /// None: no tokenised outputs.
+    pub encoder: Option<&'a Encoder>,
+    pub mlm: &'a MlmConfig,
+    pub batch_documents: usize,
+}
+
 /// Writes docs, BERT text and (with an encoder) the tokenised outputs from the documents, in
 /// their order. Documents are prepared in parallel batches on `pool`.
 pub fn publish(
     docs: impl Iterator<Item = Result<Document>>,
     out: &Path,
-    docs_shard_bytes: u64,
-    config: &BertConfig,
-    encoder: Option<&Encoder>,
-    mlm_config: &MlmConfig,
-    batch_documents: usize,
+    options: &PublishOptions,
     pool: &rayon::ThreadPool,
 ) -> Result<PublishStats> {
+    let PublishOptions {
+        docs_shard_bytes,
+        bert: config,
+        encoder,
+        mlm: mlm_config,
+        batch_documents,
+    } = *options;
     if config.shard_tokens.is_some() && encoder.is_none() {
         bail!("key `bert.shard_tokens`: needs a vocabulary (`tokenize.vocab` is \"none\")");
     }
