@@ -20,6 +20,10 @@ pub struct Config {
     pub dedup: crate::dedup::DedupConfig,
     #[serde(default)]
     pub bert: crate::shard::BertConfig,
+    #[serde(default)]
+    pub tokenize: crate::shard::tokenize::TokenizeConfig,
+    #[serde(default)]
+    pub mlm: crate::shard::mlm::MlmConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,6 +89,8 @@ impl Config {
         self.filter.validate()?;
         self.dedup.validate()?;
         self.bert.validate()?;
+        self.tokenize.validate()?;
+        self.mlm.validate()?;
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! The whole flow on one screen:
 //!   walk → extract (extract → clean → filter, parallel per file, saved per chunk)
-//!        → exact dedup (in input order) → publish docs + BERT text → manifest and report.
+//!        → exact dedup (in input order)
+//!        → publish docs + BERT text + Megatron tokens and whole-word masks → manifest and report.
 //! Each phase reads what the one before wrote under the output folder and is marked done
 //! only when complete, so `--resume` restarts at the first unfinished phase (and inside
 //! `extract`, at the first unsaved chunk). The local executor runs every phase here; the Slurm
@@ -99,7 +100,7 @@ pub fn finish(
     run: &RunDir,
     config: &Config,
     inputs: &[Input],
-    _pool: &rayon::ThreadPool,
+    pool: &rayon::ThreadPool,
 ) -> Result<Summary> {
     let work = run.work.clone();
     let chunks = batches::plan(inputs);
@@ -123,17 +124,24 @@ pub fn finish(
         collector.finish(inputs.len() as u64, inputs.iter().map(|i| i.size).sum())
     })?;
 
-    let (publish, reject_samples): (PublishStats, Samples) =
-        run.phase("publish", &["docs", "bert", "rejects"], || {
+    let (publish, reject_samples): (PublishStats, Samples) = run.phase(
+        "publish",
+        &["docs", "bert", "megatron", "wwm", "mlm", "rejects"],
+        || {
             let docs = list_shards(&work.join("ingest"), "docs")?;
-            let stats = shard::publish(
-                read_jsonl_zst(&docs),
-                &run.root,
-                config.output.shard_bytes,
-                &config.bert,
-            )?;
+            let encoder = shard::prepare::Encoder::from_config(&config.tokenize, &run.root)?;
+            let ordered = shard::ordered_documents(&docs, &work, &config.bert)?;
+            let options = shard::PublishOptions {
+                docs_shard_bytes: config.output.shard_bytes,
+                bert: &config.bert,
+                encoder: encoder.as_ref(),
+                mlm: &config.mlm,
+                batch_documents: config.tokenize.batch_documents,
+            };
+            let stats = shard::publish(ordered, &run.root, &options, pool)?;
             Ok((stats, publish_rejects(run, config)?))
-        })?;
+        },
+    )?;
     let phases = BTreeMap::new();
 
     let seconds = run.seconds();
@@ -142,7 +150,7 @@ pub fn finish(
         publish,
         seconds: seconds.values().sum(),
     };
-    let files = manifest::list_outputs(&run.root)?;
+    let files = manifest::list_outputs(&run.root, &summary.publish.shards)?;
     manifest::write(
         &run.root,
         &Manifest {
@@ -240,6 +248,14 @@ impl Summary {
             "documents kept      {:>10}   ({} train, {} valid)\n",
             self.publish.docs, self.publish.train_docs, self.publish.valid_docs
         );
+        if let Some(tokens) = &self.publish.tokens {
+            t += &format!(
+                "tokens              {:>10}   ({} train, {} valid)\n",
+                tokens.train_tokens + tokens.valid_tokens,
+                tokens.train_tokens,
+                tokens.valid_tokens
+            );
+        }
         for (reason, n) in &i.rejected {
             t += &format!("rejected {reason:<18} {n:>7}\n");
         }

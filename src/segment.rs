@@ -2,7 +2,6 @@
 //! (word statistics, whole-word tokens) and the whole-word-mask references.
 use anyhow::{Context, Result};
 use jieba_rs::Jieba;
-use std::io::BufRead;
 use std::path::Path;
 
 pub struct Segmenter {
@@ -10,24 +9,33 @@ pub struct Segmenter {
 }
 
 impl Segmenter {
-    /// jieba's own dictionary plus each lexicon: lines of `word [frequency] [tag]`, separated by
-    /// tabs or spaces (THUOCL's format). Words without a frequency get jieba's default.
+    /// jieba's own dictionary plus each lexicon file (see `from_lexicon_texts`).
     pub fn new(lexicons: &[impl AsRef<Path>]) -> Result<Segmenter> {
-        let mut jieba = Jieba::new();
+        let mut texts = Vec::new();
         for path in lexicons {
             let path = path.as_ref();
-            let file = std::fs::File::open(path)
+            let bytes = std::fs::read(path)
                 .with_context(|| format!("cannot read lexicon {}", path.display()))?;
-            for line in std::io::BufReader::new(file).lines() {
-                let line =
-                    line.with_context(|| format!("lexicon {} is not UTF-8", path.display()))?;
+            let text = String::from_utf8(bytes)
+                .with_context(|| format!("lexicon {} is not UTF-8", path.display()))?;
+            texts.push(text);
+        }
+        Ok(Segmenter::from_lexicon_texts(&texts))
+    }
+
+    /// jieba's own dictionary plus each lexicon: lines of `word [frequency] [tag]`, separated by
+    /// tabs or spaces (THUOCL's format). Words without a frequency get jieba's default.
+    pub fn from_lexicon_texts(lexicons: &[String]) -> Segmenter {
+        let mut jieba = Jieba::new();
+        for text in lexicons {
+            for line in text.lines() {
                 let mut fields = line.split_whitespace();
                 let Some(word) = fields.next() else { continue };
                 let freq = fields.next().and_then(|f| f.parse().ok());
                 jieba.add_word(word, freq, None);
             }
         }
-        Ok(Segmenter { jieba })
+        Segmenter { jieba }
     }
 
     pub fn cut<'a>(&self, text: &'a str) -> Vec<&'a str> {

@@ -2,6 +2,7 @@
 //! output file with its size and sha256.
 use crate::ingest::IngestStats;
 use crate::run_dir::write_atomic;
+use crate::shard::stats::ShardCounts;
 use crate::shard::PublishStats;
 use anyhow::Result;
 use serde::Serialize;
@@ -13,6 +14,9 @@ pub struct OutputFile {
     pub path: String,
     pub bytes: u64,
     pub sha256: String,
+    /// Documents, sentences and tokens in a published shard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<ShardCounts>,
 }
 
 #[derive(Serialize)]
@@ -29,20 +33,28 @@ pub struct Manifest<'a> {
     pub files: Vec<OutputFile>,
 }
 
-/// Every file under the output folder except intermediates, in path order.
-pub fn list_outputs(root: &Path) -> Result<Vec<OutputFile>> {
+/// Every file under the output folder except intermediates, in path order, with the counts
+/// the publish phase recorded for its shards.
+pub fn list_outputs(root: &Path, counts: &[(String, ShardCounts)]) -> Result<Vec<OutputFile>> {
     let mut files = Vec::new();
     for top in [
         "docs",
         "bert",
+        "megatron",
+        "wwm",
+        "mlm",
         "rejects",
         "errors.jsonl",
         "vocab",
-        "megatron",
     ] {
         collect(root, &root.join(top), &mut files)?;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    let counts: std::collections::HashMap<&str, &ShardCounts> =
+        counts.iter().map(|(path, c)| (path.as_str(), c)).collect();
+    for file in &mut files {
+        file.counts = counts.get(file.path.as_str()).map(|&c| c.clone());
+    }
     Ok(files)
 }
 
@@ -64,6 +76,7 @@ fn collect(root: &Path, path: &Path, files: &mut Vec<OutputFile>) -> Result<()> 
             path: rel,
             bytes,
             sha256: hex::encode(hasher.finalize()),
+            counts: None,
         });
     }
     Ok(())

@@ -1,14 +1,29 @@
-//! Output shards: the kept documents as `docs/part-*.jsonl.zst`, and Google-BERT pretraining
-//! text (`bert/{train,valid}-*.txt`: one sentence per line, a blank line between documents).
+//! Output shards: the kept documents as `docs/part-*.jsonl.zst`, Google-BERT pretraining text
+//! (`bert/{train,valid}-*.txt`: one sentence per line, a blank line between documents), and from
+//! the same sentences in the same order, tokenised with the vocabulary: Megatron-LM datasets
+//! (`megatron/{train,valid}_text_sentence.{bin,idx}`, one sequence per sentence, one document per
+//! document) and whole-word-mask references (`megatron/*_wordstart.*`, `wwm/*.ref.txt`).
+pub mod megatron;
+pub mod mlm;
+pub mod prepare;
 pub mod sentences;
+pub mod shuffle;
+pub mod stats;
+pub mod tokenize;
 pub mod writer;
+pub mod wwm;
 
 use crate::config::check_range;
 use crate::document::Document;
-use anyhow::Result;
+use anyhow::{bail, Result};
+use megatron::{DType, IndexedDatasetWriter};
+use mlm::{Instance, MlmConfig, Specials};
+use prepare::{prepare, Encoder, PreparedDocument};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
-use writer::ShardWriter;
+use stats::{PerShard, ShardCounts, TokenStats};
+use std::path::{Path, PathBuf};
+use writer::{read_jsonl_zst, ShardWriter};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -19,6 +34,11 @@ pub struct BertConfig {
     pub max_sentence_chars: usize,
     /// A text shard rolls over after this many bytes.
     pub shard_bytes: u64,
+    /// If set, a text shard rolls over after this many tokens instead (needs a vocabulary).
+    pub shard_tokens: Option<u64>,
+    /// Publish documents in a seeded random order (see shard/shuffle.rs) instead of input order.
+    pub shuffle: bool,
+    pub shuffle_seed: u64,
 }
 
 impl Default for BertConfig {
@@ -27,6 +47,9 @@ impl Default for BertConfig {
             valid_fraction: 0.01,
             max_sentence_chars: 256,
             shard_bytes: 256 << 20,
+            shard_tokens: None,
+            shuffle: false,
+            shuffle_seed: 0,
         }
     }
 }
@@ -40,6 +63,9 @@ impl BertConfig {
             16,
             100_000,
         )?;
+        if let Some(tokens) = self.shard_tokens {
+            check_range("bert.shard_tokens", tokens, 1000, u64::MAX)?;
+        }
         check_range("bert.shard_bytes", self.shard_bytes, 4096, u64::MAX)
     }
 
@@ -59,7 +85,19 @@ pub struct PublishStats {
     pub train_sentences: u64,
     pub valid_sentences: u64,
     /// Documents by length in characters: bucket k counts lengths in [2^k, 2^(k+1)).
+    #[serde(default)]
     pub length_histogram: Vec<u64>,
+    /// Documents with exactly one sentence (Megatron's BERT samples need two).
+    #[serde(default)]
+    pub train_single_sentence_docs: u64,
+    #[serde(default)]
+    pub valid_single_sentence_docs: u64,
+    /// None when `tokenize.vocab = "none"`.
+    #[serde(default)]
+    pub tokens: Option<TokenStats>,
+    /// Every shard written, by path relative to the output folder, with what it holds.
+    #[serde(default)]
+    pub shards: Vec<(String, ShardCounts)>,
 }
 
 impl PublishStats {
@@ -72,47 +110,299 @@ impl PublishStats {
     }
 }
 
-/// Writes docs and BERT text from the kept documents, in their order.
+/// The documents to publish: as ingest wrote them, or shuffled (`bert.shuffle`).
+pub fn ordered_documents<'a>(
+    ingest_shards: &'a [PathBuf],
+    work: &Path,
+    config: &BertConfig,
+) -> Result<Box<dyn Iterator<Item = Result<Document>> + 'a>> {
+    let docs = read_jsonl_zst::<Document>(ingest_shards);
+    if !config.shuffle {
+        return Ok(Box::new(docs));
+    }
+    // One bucket per ingest shard: each holds at most `output.shard_bytes` of text, so a bucket
+    // averages no more than that, and the memory of the shuffle stays near one shard.
+    let buckets = ingest_shards.len().max(1);
+    Ok(Box::new(shuffle::shuffle(
+        docs,
+        &work.join("shuffle"),
+        buckets,
+        config.shuffle_seed,
+    )?))
+}
+
+/// What the publish phase writes, from the config.
+pub struct PublishOptions<'a> {
+    pub docs_shard_bytes: u64,
+    pub bert: &'a BertConfig,
+    /// None: no tokenised outputs.
+    pub encoder: Option<&'a Encoder>,
+    pub mlm: &'a MlmConfig,
+    pub batch_documents: usize,
+}
+
+/// Writes docs, BERT text and (with an encoder) the tokenised outputs from the documents, in
+/// their order. Documents are prepared in parallel batches on `pool`.
 pub fn publish(
     docs: impl Iterator<Item = Result<Document>>,
     out: &Path,
-    docs_shard_bytes: u64,
-    config: &BertConfig,
+    options: &PublishOptions,
+    pool: &rayon::ThreadPool,
 ) -> Result<PublishStats> {
-    let mut doc_shards = ShardWriter::new(&out.join("docs"), "part", true, docs_shard_bytes)?;
-    let mut train = ShardWriter::new(&out.join("bert"), "train", false, config.shard_bytes)?;
-    let mut valid = ShardWriter::new(&out.join("bert"), "valid", false, config.shard_bytes)?;
-    let mut stats = PublishStats::default();
-    let mut block = String::new();
-    for doc in docs {
-        let doc = doc?;
-        doc_shards.write_json(&doc)?;
+    let PublishOptions {
+        docs_shard_bytes,
+        bert: config,
+        encoder,
+        mlm: mlm_config,
+        batch_documents,
+    } = *options;
+    if config.shard_tokens.is_some() && encoder.is_none() {
+        bail!("key `bert.shard_tokens`: needs a vocabulary (`tokenize.vocab` is \"none\")");
+    }
+    let specials = match (mlm_config.enabled, encoder) {
+        (false, _) => None,
+        (true, Some(encoder)) => Some(Specials::of(encoder)?),
+        (true, None) => {
+            bail!("key `mlm.enabled`: needs a vocabulary (`tokenize.vocab` is \"none\")")
+        }
+    };
+    let mut outputs = Outputs::create(out, docs_shard_bytes, config, encoder, specials.is_some())?;
+    let mut batch = Vec::with_capacity(batch_documents);
+    let mut docs = docs.peekable();
+    while docs.peek().is_some() {
+        batch.clear();
+        for doc in docs.by_ref().take(batch_documents) {
+            batch.push(doc?);
+        }
+        let prepared: Vec<PreparedDocument> = pool.install(|| {
+            std::mem::take(&mut batch)
+                .into_par_iter()
+                .map(|doc| prepare(doc, config, encoder))
+                .collect::<Result<_>>()
+        })?;
+        let mut instances: Vec<Vec<Instance>> = match &specials {
+            Some(specials) => pool.install(|| {
+                (0..prepared.len())
+                    .into_par_iter()
+                    .map(|i| mlm::instances(&prepared, i, mlm_config, specials))
+                    .collect()
+            }),
+            None => Vec::new(),
+        };
+        for (i, doc) in prepared.into_iter().enumerate() {
+            let doc_instances = instances.get_mut(i).map(std::mem::take).unwrap_or_default();
+            outputs.write(doc, &doc_instances)?;
+        }
+    }
+    outputs.finish(out)
+}
+
+/// Every shard writer of the publish phase, and the counts so far.
+struct Outputs<'a> {
+    config: &'a BertConfig,
+    docs: ShardWriter,
+    docs_counts: PerShard,
+    /// train, valid
+    splits: [Split; 2],
+    unk_id: Option<u32>,
+    stats: PublishStats,
+}
+
+/// The outputs of one split.
+struct Split {
+    text: ShardWriter,
+    text_counts: PerShard,
+    refs: Option<ShardWriter>,
+    mlm: Option<ShardWriter>,
+    mlm_counts: PerShard,
+    megatron: Option<IndexedDatasetWriter>,
+    word_starts: Option<IndexedDatasetWriter>,
+    counts: ShardCounts,
+}
+
+impl Split {
+    fn create(
+        out: &Path,
+        name: &str,
+        config: &BertConfig,
+        encoder: Option<&Encoder>,
+        with_mlm: bool,
+    ) -> Result<Split> {
+        let text_limit = config.shard_tokens.unwrap_or(config.shard_bytes);
+        let megatron = encoder.filter(|e| e.megatron);
+        let prefix = out.join("megatron").join(format!("{name}_text_sentence"));
+        let dtype = encoder.map(|e| DType::for_vocab(e.tokenizer.vocab_size()));
+        Ok(Split {
+            text: ShardWriter::new(&out.join("bert"), name, false, text_limit)?,
+            text_counts: PerShard::default(),
+            refs: match encoder.filter(|e| e.whole_word_mask()) {
+                Some(_) => Some(
+                    ShardWriter::new(&out.join("wwm"), name, false, u64::MAX)?
+                        .with_extension("ref.txt"),
+                ),
+                None => None,
+            },
+            mlm: match with_mlm {
+                true => Some(ShardWriter::new(
+                    &out.join("mlm"),
+                    name,
+                    true,
+                    config.shard_bytes,
+                )?),
+                false => None,
+            },
+            mlm_counts: PerShard::default(),
+            megatron: match (megatron, dtype) {
+                (Some(_), Some(dtype)) => Some(IndexedDatasetWriter::create(&prefix, dtype)?),
+                _ => None,
+            },
+            word_starts: match megatron.filter(|e| e.whole_word_mask()) {
+                Some(_) => Some(IndexedDatasetWriter::create(
+                    &prefix.with_file_name(format!("{name}_text_sentence_wordstart")),
+                    DType::U8,
+                )?),
+                None => None,
+            },
+            counts: ShardCounts::default(),
+        })
+    }
+}
+
+impl<'a> Outputs<'a> {
+    fn create(
+        out: &Path,
+        docs_shard_bytes: u64,
+        config: &'a BertConfig,
+        encoder: Option<&Encoder>,
+        with_mlm: bool,
+    ) -> Result<Outputs<'a>> {
+        Ok(Outputs {
+            config,
+            docs: ShardWriter::new(&out.join("docs"), "part", true, docs_shard_bytes)?,
+            docs_counts: PerShard::default(),
+            splits: [
+                Split::create(out, "train", config, encoder, with_mlm)?,
+                Split::create(out, "valid", config, encoder, with_mlm)?,
+            ],
+            unk_id: encoder.map(|e| e.tokenizer.unk_id()),
+            stats: PublishStats {
+                tokens: encoder.map(|e| TokenStats::new(e.tokenizer.vocab_size())),
+                ..PublishStats::default()
+            },
+        })
+    }
+
+    fn write(&mut self, prepared: PreparedDocument, instances: &[Instance]) -> Result<()> {
+        let PreparedDocument {
+            doc,
+            valid,
+            sentences,
+        } = prepared;
+        let stats = &mut self.stats;
+        let n_sentences = sentences.len() as u64;
+        let n_tokens: u64 = sentences.iter().map(|s| s.ids.len() as u64).sum();
+        let shard = self.docs.write_json_numbered(&doc)?;
+        self.docs_counts.add(shard, n_sentences, n_tokens);
         stats.docs += 1;
         let chars = doc.text.chars().count();
         stats.chars += chars as u64;
         stats.count_length(chars);
-        let sentences = sentences::split(&doc.text, config.max_sentence_chars);
         if sentences.is_empty() {
-            continue;
+            return Ok(());
         }
-        block.clear();
+        let split = &mut self.splits[usize::from(valid)];
+        let mut block = String::new();
+        let mut refs = String::new();
         for s in &sentences {
-            block.push_str(s);
+            block.push_str(&s.text);
             block.push('\n');
+            if let Some(megatron) = &mut split.megatron {
+                megatron.add_sequence(&s.ids)?;
+            }
+            if let Some(word_starts) = &mut split.word_starts {
+                word_starts.add_sequence(&s.word_starts)?;
+            }
+            refs.push_str(&serde_json::to_string(&s.chinese_ref)?);
+            refs.push('\n');
+            if let Some(tokens) = &mut stats.tokens {
+                tokens.add_sentence(s.ids.len() as u64, valid);
+                tokens.unk_tokens +=
+                    s.ids.iter().filter(|&&id| Some(id) == self.unk_id).count() as u64;
+            }
         }
         block.push('\n');
-        if config.is_valid(&doc.id) {
-            valid.write_record(block.as_bytes())?;
-            stats.valid_docs += 1;
-            stats.valid_sentences += sentences.len() as u64;
-        } else {
-            train.write_record(block.as_bytes())?;
-            stats.train_docs += 1;
-            stats.train_sentences += sentences.len() as u64;
+        let size = match self.config.shard_tokens {
+            Some(_) => n_tokens,
+            None => block.len() as u64,
+        };
+        let shard = split.text.write_record_sized(block.as_bytes(), size)?;
+        split.text_counts.add(shard, n_sentences, n_tokens);
+        if let Some(ref_writer) = &mut split.refs {
+            ref_writer.write_record_into(shard, refs.as_bytes())?;
         }
+        if let Some(mlm) = &mut split.mlm {
+            for instance in instances {
+                let shard = mlm.write_json_numbered(instance)?;
+                split
+                    .mlm_counts
+                    .add(shard, 1, instance.input_ids.len() as u64);
+            }
+        }
+        if let Some(megatron) = &mut split.megatron {
+            megatron.end_document()?;
+        }
+        if let Some(word_starts) = &mut split.word_starts {
+            word_starts.end_document()?;
+        }
+        split.counts.add(n_sentences, n_tokens);
+        let (docs, sents, single) = if valid {
+            (
+                &mut stats.valid_docs,
+                &mut stats.valid_sentences,
+                &mut stats.valid_single_sentence_docs,
+            )
+        } else {
+            (
+                &mut stats.train_docs,
+                &mut stats.train_sentences,
+                &mut stats.train_single_sentence_docs,
+            )
+        };
+        *docs += 1;
+        *sents += n_sentences;
+        *single += u64::from(n_sentences == 1);
+        Ok(())
     }
-    doc_shards.finish()?;
-    train.finish()?;
-    valid.finish()?;
-    Ok(stats)
+
+    fn finish(self, out: &Path) -> Result<PublishStats> {
+        let mut stats = self.stats;
+        let docs_files = self.docs.finish()?;
+        stats
+            .shards
+            .extend(self.docs_counts.named(out, &docs_files));
+        for split in self.splits {
+            let text_files = split.text.finish()?;
+            if let Some(refs) = split.refs {
+                let ref_files = refs.finish()?;
+                let named = split.text_counts.clone().named(out, &ref_files);
+                stats.shards.extend(named);
+            }
+            stats
+                .shards
+                .extend(split.text_counts.named(out, &text_files));
+            if let Some(mlm) = split.mlm {
+                let files = mlm.finish()?;
+                stats.shards.extend(split.mlm_counts.named(out, &files));
+            }
+            for dataset in [split.megatron, split.word_starts].into_iter().flatten() {
+                for file in dataset.finish()? {
+                    stats
+                        .shards
+                        .push((stats::relative(out, &file), split.counts.clone()));
+                }
+            }
+        }
+        stats.shards.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(stats)
+    }
 }

@@ -6,10 +6,15 @@
 const ENDS: &[char] = &['。', '！', '？', '!', '?', '｡'];
 const CLOSERS: &[char] = &['”', '’', '」', '』', '）', ')', '】', '》', '〕', '"', '\''];
 const SOFT_BREAKS: &[char] = &['；', ';', '，', ',', '、', ' '];
+/// Every character Python's `str.splitlines` breaks at (HF scripts read BERT text with it), so a
+/// sentence is one line for every reader; '\x0c' is also `PAGE_BREAK`.
+const LINE_BREAKS: &[char] = &[
+    '\n', '\r', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\u{85}', '\u{2028}', '\u{2029}',
+];
 
 pub fn split(text: &str, max_chars: usize) -> Vec<String> {
     let mut sentences = Vec::new();
-    for line in text.split(['\n', crate::document::PAGE_BREAK]) {
+    for line in text.split(LINE_BREAKS) {
         split_line(line.trim(), max_chars, &mut sentences);
     }
     sentences
@@ -104,6 +109,14 @@ mod tests {
         assert_eq!(
             split("Chronic pain. The patient was stable.", 100),
             vec!["Chronic pain.", "The patient was stable."]
+        );
+    }
+
+    #[test]
+    fn unicode_line_separators_end_lines() {
+        assert_eq!(
+            split("第一行\u{2028}第二行\r第三行\x0c第四行", 100),
+            vec!["第一行", "第二行", "第三行", "第四行"]
         );
     }
 

@@ -60,6 +60,7 @@ pub struct ShardWriter {
     bytes_in_shard: u64,
     current: Option<Sink>,
     finished: Vec<PathBuf>,
+    extension: Option<String>,
 }
 
 impl ShardWriter {
@@ -75,6 +76,7 @@ impl ShardWriter {
             bytes_in_shard: 0,
             current: None,
             finished: Vec::new(),
+            extension: None,
         })
     }
 
@@ -86,29 +88,67 @@ impl ShardWriter {
 
     /// Writes one record; a record is never split across shards.
     pub fn write_record(&mut self, record: &[u8]) -> Result<()> {
+        self.write_record_sized(record, record.len() as u64)?;
+        Ok(())
+    }
+
+    /// Writes one record that counts `size` units (bytes, tokens…) against `max_bytes`;
+    /// returns the number of the shard it went to.
+    pub fn write_record_sized(&mut self, record: &[u8], size: u64) -> Result<usize> {
         if self.bytes_in_shard >= self.max_bytes {
             self.close_current()?;
         }
         if self.current.is_none() {
             self.open_next()?;
         }
+        self.write_current(record)?;
+        self.bytes_in_shard += size;
+        Ok(self.index - 1)
+    }
+
+    /// Writes into shard number `shard`, opening shards up to it: keeps a companion file per
+    /// shard of another writer (same numbers), whatever its own size.
+    pub fn write_record_into(&mut self, shard: usize, record: &[u8]) -> Result<()> {
+        while self.current.is_none() || self.index <= shard {
+            self.close_current()?;
+            self.open_next()?;
+        }
+        self.write_current(record)
+    }
+
+    fn write_current(&mut self, record: &[u8]) -> Result<()> {
         let sink = self.current.as_mut().context("no open shard")?;
         match sink {
             Sink::Plain(f) => f.write_all(record)?,
             Sink::Zstd(z) => z.write_all(record)?,
         }
-        self.bytes_in_shard += record.len() as u64;
         Ok(())
     }
 
+    /// Names shards `{prefix}-NNNNN.{extension}` instead of `.txt` / `.jsonl.zst`.
+    pub fn with_extension(mut self, extension: &str) -> ShardWriter {
+        self.extension = Some(extension.to_string());
+        self
+    }
+
     pub fn write_json<T: serde::Serialize>(&mut self, value: &T) -> Result<()> {
+        self.write_json_numbered(value)?;
+        Ok(())
+    }
+
+    /// Writes one JSON line; returns the number of the shard it went to.
+    pub fn write_json_numbered<T: serde::Serialize>(&mut self, value: &T) -> Result<usize> {
         let mut line = serde_json::to_vec(value)?;
         line.push(b'\n');
-        self.write_record(&line)
+        self.write_record_sized(&line, line.len() as u64)
     }
 
     fn open_next(&mut self) -> Result<()> {
-        let ext = if self.compressed { "jsonl.zst" } else { "txt" };
+        let ext = match &self.extension {
+            Some(ext) => ext.as_str(),
+            None if self.compressed => "jsonl.zst",
+            None => "txt",
+        };
         let path = self
             .dir
             .join(format!("{}-{:05}.{ext}", self.prefix, self.index));
