@@ -102,7 +102,10 @@ fn extract_one(file: &std::path::Path, json: bool) -> Result<ExitCode> {
         match outcome {
             Outcome::Kept(doc) if json => println!("{}", serde_json::to_string(&doc)?),
             Outcome::Kept(doc) => println!("{}", doc.text),
-            Outcome::Rejected(r) => eprintln!("{}: rejected: {}", r.source, r.reason),
+            Outcome::Rejected(r) => match r.detail {
+                Some(detail) => eprintln!("{}: rejected: {} ({detail})", r.source, r.reason),
+                None => eprintln!("{}: rejected: {}", r.source, r.reason),
+            },
             Outcome::Failed(f) => {
                 eprintln!("{}: {}", f.source, f.error);
                 failed = true;

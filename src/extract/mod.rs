@@ -1,9 +1,14 @@
 //! Extraction: one input file (or archive member) → documents, each carrying its format and
 //! encoding in `meta`. One format, one module; this file only reads, sniffs and dispatches.
 pub mod decode;
+pub mod ebook;
+pub mod html;
+pub mod office;
+pub mod pdf;
 pub mod records;
 pub mod sniff;
 pub mod text;
+pub mod tool;
 
 use crate::config::check_range;
 use crate::document::{Document, Failure, Outcome, Reject};
@@ -23,6 +28,18 @@ pub struct ExtractConfig {
     pub csv_columns: Vec<String>,
     /// Larger files are reported as errors instead of read.
     pub max_file_bytes: u64,
+    /// PDF engine tried first: "auto" (poppler when `pdftotext` is installed, else pdf-extract),
+    /// "poppler" or "pdf-extract". The other one is tried when the first fails or gives garbled text.
+    pub pdf_engine: pdf::EngineChoice,
+    /// A PDF page with a larger share of implausible characters (glyph ids from fonts without a
+    /// Unicode map) is garbled; a PDF whose garbled pages hold most of its text is rejected.
+    pub pdf_garbled_share: f64,
+    /// Time limit for one run of an external converter (pdftotext, catdoc, xls2csv).
+    pub tool_timeout_secs: u64,
+    /// Memory (address-space) limit for one external converter, in MiB.
+    pub tool_memory_mb: u64,
+    /// Spreadsheet rows per document (xlsx, xls): a row is a line and never split.
+    pub sheet_rows_per_doc: usize,
 }
 
 impl Default for ExtractConfig {
@@ -33,13 +50,45 @@ impl Default for ExtractConfig {
                 .to_vec(),
             csv_columns: Vec::new(),
             max_file_bytes: 4 << 30,
+            pdf_engine: pdf::EngineChoice::Auto,
+            pdf_garbled_share: 0.1,
+            tool_timeout_secs: 120,
+            tool_memory_mb: 2048,
+            sheet_rows_per_doc: 200,
         }
     }
 }
 
 impl ExtractConfig {
     pub fn validate(&self) -> Result<()> {
-        check_range("extract.max_file_bytes", self.max_file_bytes, 1, u64::MAX)
+        check_range("extract.max_file_bytes", self.max_file_bytes, 1, u64::MAX)?;
+        check_range(
+            "extract.pdf_garbled_share",
+            self.pdf_garbled_share,
+            0.0,
+            1.0,
+        )?;
+        check_range(
+            "extract.tool_timeout_secs",
+            self.tool_timeout_secs,
+            1,
+            86_400,
+        )?;
+        check_range("extract.tool_memory_mb", self.tool_memory_mb, 64, 1 << 20)?;
+        check_range(
+            "extract.sheet_rows_per_doc",
+            self.sheet_rows_per_doc,
+            1,
+            1 << 20,
+        )?;
+        pdf::check_engine(self.pdf_engine)
+    }
+
+    pub fn tool_limits(&self) -> tool::Limits {
+        tool::Limits {
+            timeout: std::time::Duration::from_secs(self.tool_timeout_secs),
+            memory_bytes: self.tool_memory_mb << 20,
+        }
     }
 }
 
@@ -78,7 +127,7 @@ pub fn extract_file(input: &Input, config: &ExtractConfig) -> Extraction {
         return Extraction::failed("too-large", &input.source, "extract", error);
     }
     match read(input) {
-        Ok(bytes) => extract_bytes(&input.source, &bytes, config),
+        Ok(bytes) => extract_from(&input.source, &bytes, Some(&input.path), config),
         Err(e) => Extraction::failed("unreadable", &input.source, "read", e),
     }
 }
@@ -132,6 +181,16 @@ fn unreadable_by_name(source: &str) -> Option<&'static str> {
 
 /// Extracts one file's bytes; archives call this again for their members.
 pub fn extract_bytes(source: &str, bytes: &[u8], config: &ExtractConfig) -> Extraction {
+    extract_from(source, bytes, None, config)
+}
+
+/// `path` is the file the bytes came from, when there is one: external tools read it directly.
+fn extract_from(
+    source: &str,
+    bytes: &[u8],
+    path: Option<&std::path::Path>,
+    config: &ExtractConfig,
+) -> Extraction {
     if bytes.is_empty() {
         let empty = Document::new(source, None, String::new());
         return Extraction {
@@ -151,6 +210,14 @@ pub fn extract_bytes(source: &str, bytes: &[u8], config: &ExtractConfig) -> Extr
         Format::Json | Format::Jsonl | Format::Csv | Format::Tsv => {
             records::extract(source, bytes, format, config)
         }
+        Format::Pdf => pdf::extract(source, bytes, path, config),
+        Format::Html => Ok(html::extract(source, bytes)),
+        Format::Docx => office::docx::extract(source, bytes),
+        Format::Pptx => office::pptx::extract(source, bytes),
+        Format::Xlsx => office::xlsx::extract(source, bytes, config),
+        Format::Ole2 => office::legacy::extract(source, bytes, path, config),
+        Format::Epub => ebook::epub(source, bytes),
+        Format::Mobi | Format::Chm => Err(ebook::unsupported(format)),
         other => Err(anyhow::anyhow!("unsupported format: {}", other.name())),
     };
     match result {
