@@ -85,7 +85,9 @@ pub fn run(program: &str, args: &[&OsStr], limits: Limits) -> Result<ToolOutput,
         });
     }
     if !status.success() {
-        let stderr = stderr.lines().take(3).collect::<Vec<_>>().join(" | ");
+        let mut lines: Vec<&str> = stderr.lines().take(5).collect();
+        lines.dedup();
+        let stderr = lines.join(" | ");
         return Err(ToolError::Failed {
             program: program.to_string(),
             status: status.to_string(),
