@@ -1,6 +1,5 @@
 //! Ebooks. EPUB: the chapters the OPF spine lists, in spine order, each XHTML chapter turned
-//! into text by the HTML extractor (paragraph breaks kept). MOBI and CHM are not read yet and
-//! say so.
+//! into text by the HTML extractor (paragraph breaks kept). CHM is not read and says so.
 use super::html;
 use super::sniff::Format;
 use crate::document::{Document, Outcome};

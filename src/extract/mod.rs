@@ -3,6 +3,7 @@
 pub mod decode;
 pub mod ebook;
 pub mod html;
+pub mod mobi;
 pub mod office;
 pub mod pdf;
 pub mod records;
@@ -217,7 +218,8 @@ fn extract_from(
         Format::Xlsx => office::xlsx::extract(source, bytes, config),
         Format::Ole2 => office::legacy::extract(source, bytes, path, config),
         Format::Epub => ebook::epub(source, bytes),
-        Format::Mobi | Format::Chm => Err(ebook::unsupported(format)),
+        Format::Mobi => mobi::extract(source, bytes),
+        Format::Chm => Err(ebook::unsupported(format)),
         other => Err(anyhow::anyhow!("unsupported format: {}", other.name())),
     };
     match result {
