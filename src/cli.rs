@@ -86,6 +86,7 @@ pub fn main() -> Result<ExitCode> {
 
 fn extract_one(file: &std::path::Path, json: bool) -> Result<ExitCode> {
     use crate::document::Outcome;
+    use std::io::Write;
     let size = std::fs::metadata(file)?.len();
     let source = file.file_name().map_or_else(
         || file.display().to_string(),
@@ -98,10 +99,23 @@ fn extract_one(file: &std::path::Path, json: bool) -> Result<ExitCode> {
     };
     let extraction = crate::extract::extract_file(&input, &Default::default());
     let mut failed = false;
+    let mut stdout = std::io::stdout().lock();
     for outcome in extraction.outcomes {
         match outcome {
-            Outcome::Kept(doc) if json => println!("{}", serde_json::to_string(&doc)?),
-            Outcome::Kept(doc) => println!("{}", doc.text),
+            Outcome::Kept(doc) => {
+                let line = if json {
+                    serde_json::to_string(&doc)?
+                } else {
+                    doc.text
+                };
+                if let Err(e) = writeln!(stdout, "{line}") {
+                    // A reader that stops early (`| head`) ends the output; it is not an error.
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    return Err(e.into());
+                }
+            }
             Outcome::Rejected(r) => match r.detail {
                 Some(detail) => eprintln!("{}: rejected: {} ({detail})", r.source, r.reason),
                 None => eprintln!("{}: rejected: {}", r.source, r.reason),
