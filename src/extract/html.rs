@@ -46,7 +46,7 @@ fn declared_charset(bytes: &[u8]) -> Option<&'static Encoding> {
     let end = value
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
         .unwrap_or(value.len());
-    Encoding::for_label(value[..end].as_bytes())
+    Encoding::for_label(&value.as_bytes()[..end])
 }
 
 /// The text of an HTML or XHTML page.

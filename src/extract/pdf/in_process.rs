@@ -55,8 +55,6 @@ fn read_pages(bytes: &[u8]) -> Result<EngineText, EngineError> {
 
 fn page_text(doc: &Document, number: u32) -> Result<String, OutputError> {
     let mut text = String::new();
-    let mut output = PlainTextOutput::new(&mut text);
-    pdf_extract::output_doc_page(doc, &mut output, number)?;
-    drop(output);
+    pdf_extract::output_doc_page(doc, &mut PlainTextOutput::new(&mut text), number)?;
     Ok(text)
 }
