@@ -365,3 +365,29 @@ fn mobi_text_records_read_without_boundary_damage() {
         .any(|c| c.is_control() && c != '\n' && c != '\t'));
     assert!(body.len() > 200_000);
 }
+
+#[test]
+fn pdf_engine_key_is_checked_against_what_is_installed() {
+    let run = Run::new();
+    let pipeline = run.pipeline("[extract]\npdf_engine = \"poppler\"\n");
+    let empty_path = tempfile::tempdir().unwrap();
+    let output = medcorpus()
+        .arg("check")
+        .arg(&pipeline)
+        .env("PATH", empty_path.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("extract.pdf_engine") && stderr.contains("poppler-utils"),
+        "{stderr}"
+    );
+    let pipeline = run.pipeline("[extract]\npdf_engine = \"mupdf\"\n");
+    let output = medcorpus().arg("check").arg(&pipeline).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("pdf_engine"),
+        "{stderr}"
+    );
+}

@@ -35,7 +35,7 @@ pub struct ExtractConfig {
     /// A PDF page with a larger share of implausible characters (glyph ids from fonts without a
     /// Unicode map) is garbled; a PDF whose garbled pages hold most of its text is rejected.
     pub pdf_garbled_share: f64,
-    /// Time limit for one run of an external converter (pdftotext, catdoc, xls2csv).
+    /// Time limit for one run of an external converter (pdftotext, catdoc, catppt).
     pub tool_timeout_secs: u64,
     /// Memory (address-space) limit for one external converter, in MiB.
     pub tool_memory_mb: u64,

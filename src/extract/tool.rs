@@ -1,4 +1,4 @@
-//! External converters (pdftotext, catdoc, xls2csv) run as child processes, bounded in time
+//! External converters (pdftotext, catdoc, catppt) run as child processes, bounded in time
 //! and memory and killed on overrun, so one hostile file costs only itself. Bytes that have no
 //! file on disk (archive members) are written to a temporary file for tools that need a path.
 use std::ffi::OsStr;
