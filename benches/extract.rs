@@ -153,6 +153,7 @@ fn office_and_ebooks() {
         ("xls (calamine)", &["office/TK__题库.xls"]),
         ("doc (catdoc)", &["office/document__硕士知识总结.doc"]),
         ("epub", &["ebook/epub_books__水浒传.epub"]),
+        ("mobi", &["ebook/hanchengwang__孙子兵法-孙武.mobi"]),
         (
             "html",
             &[
