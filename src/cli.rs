@@ -5,7 +5,6 @@ use crate::ingest::batches::{Interrupted, INTERRUPTED};
 use crate::pipeline::{self, RunOptions};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -191,6 +190,7 @@ fn stop_cleanly_on_ctrl_c() {
 
 fn extract_one(file: &std::path::Path, json: bool) -> Result<ExitCode> {
     use crate::document::Outcome;
+    use std::io::Write;
     let size = std::fs::metadata(file)?.len();
     let source = file.file_name().map_or_else(
         || file.display().to_string(),
@@ -208,7 +208,10 @@ fn extract_one(file: &std::path::Path, json: bool) -> Result<ExitCode> {
         let printed = match outcome {
             Outcome::Kept(doc) if json => writeln!(stdout, "{}", serde_json::to_string(&doc)?),
             Outcome::Kept(doc) => writeln!(stdout, "{}", doc.text),
-            Outcome::Rejected(r) => Ok(eprintln!("{}: rejected: {}", r.source, r.reason)),
+            Outcome::Rejected(r) => Ok(match r.detail {
+                Some(detail) => eprintln!("{}: rejected: {} ({detail})", r.source, r.reason),
+                None => eprintln!("{}: rejected: {}", r.source, r.reason),
+            }),
             Outcome::Failed(f) => {
                 failed = true;
                 Ok(eprintln!("{}: {}", f.source, f.error))

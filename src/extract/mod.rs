@@ -2,10 +2,16 @@
 //! encoding in `meta`. One format, one module; this file only reads, sniffs and dispatches.
 pub mod archive;
 pub mod decode;
+pub mod ebook;
+pub mod html;
 pub mod isolate;
+pub mod mobi;
+pub mod office;
+pub mod pdf;
 pub mod records;
 pub mod sniff;
 pub mod text;
+pub mod tool;
 
 use crate::config::check_range;
 use crate::document::{Document, Failure, Outcome, Reject};
@@ -27,6 +33,18 @@ pub struct ExtractConfig {
     pub max_file_bytes: u64,
     /// `[extract.archive]`: nesting depth, total bytes, ratio, entry and member limits.
     pub archive: archive::limits::ArchiveLimits,
+    /// PDF engine tried first: "auto" (poppler when `pdftotext` is installed, else pdf-extract),
+    /// "poppler" or "pdf-extract". The other one is tried when the first fails or gives garbled text.
+    pub pdf_engine: pdf::EngineChoice,
+    /// A PDF page with a larger share of implausible characters (glyph ids from fonts without a
+    /// Unicode map) is garbled; a PDF whose garbled pages hold most of its text is rejected.
+    pub pdf_garbled_share: f64,
+    /// Time limit for one run of an external converter (pdftotext, catdoc, catppt).
+    pub tool_timeout_secs: u64,
+    /// Memory (address-space) limit for one external converter, in MiB.
+    pub tool_memory_mb: u64,
+    /// Spreadsheet rows per document (xlsx, xls): a row is a line and never split.
+    pub sheet_rows_per_doc: usize,
 }
 
 impl Default for ExtractConfig {
@@ -38,6 +56,11 @@ impl Default for ExtractConfig {
             csv_columns: Vec::new(),
             max_file_bytes: 4 << 30,
             archive: Default::default(),
+            pdf_engine: pdf::EngineChoice::Auto,
+            pdf_garbled_share: 0.1,
+            tool_timeout_secs: 120,
+            tool_memory_mb: 2048,
+            sheet_rows_per_doc: 200,
         }
     }
 }
@@ -45,7 +68,34 @@ impl Default for ExtractConfig {
 impl ExtractConfig {
     pub fn validate(&self) -> Result<()> {
         check_range("extract.max_file_bytes", self.max_file_bytes, 1, u64::MAX)?;
-        self.archive.validate()
+        self.archive.validate()?;
+        check_range(
+            "extract.pdf_garbled_share",
+            self.pdf_garbled_share,
+            0.0,
+            1.0,
+        )?;
+        check_range(
+            "extract.tool_timeout_secs",
+            self.tool_timeout_secs,
+            1,
+            86_400,
+        )?;
+        check_range("extract.tool_memory_mb", self.tool_memory_mb, 64, 1 << 20)?;
+        check_range(
+            "extract.sheet_rows_per_doc",
+            self.sheet_rows_per_doc,
+            1,
+            1 << 20,
+        )?;
+        pdf::check_engine(self.pdf_engine)
+    }
+
+    pub fn tool_limits(&self) -> tool::Limits {
+        tool::Limits {
+            timeout: std::time::Duration::from_secs(self.tool_timeout_secs),
+            memory_bytes: self.tool_memory_mb << 20,
+        }
     }
 }
 
@@ -183,6 +233,15 @@ fn extract_with(
             records::extract(source, bytes, format, config)
         }
         f if archive::is_archive(f) => archive::extract(f, source, bytes, config, scope),
+        Format::Pdf => pdf::extract(source, bytes, scope.path, config),
+        Format::Html => Ok(html::extract(source, bytes)),
+        Format::Docx => office::docx::extract(source, bytes),
+        Format::Pptx => office::pptx::extract(source, bytes),
+        Format::Xlsx => office::xlsx::extract(source, bytes, config),
+        Format::Ole2 => office::legacy::extract(source, bytes, scope.path, config),
+        Format::Epub => ebook::epub(source, bytes),
+        Format::Mobi => mobi::extract(source, bytes),
+        Format::Chm => Err(ebook::unsupported(format)),
         other => Err(anyhow::anyhow!("unsupported format: {}", other.name())),
     };
     match result {

@@ -214,10 +214,7 @@ fn by_text_extension(ext: &str, head: &[u8]) -> Format {
         "html" | "htm" | "xhtml" | "mht" | "shtml" => Format::Html,
         _ => {
             let start = skip_bom_and_space(head);
-            if start.starts_with(b"<!DOCTYPE html")
-                || start.starts_with(b"<!doctype html")
-                || start.starts_with(b"<html")
-            {
+            if looks_like_html(start) {
                 Format::Html
             } else if start.starts_with(b"{") {
                 json_kind(head)
@@ -226,6 +223,17 @@ fn by_text_extension(ext: &str, head: &[u8]) -> Format {
             }
         }
     }
+}
+
+/// Markup that opens with a doctype or `<html>`, in any case, possibly after comments (saved
+/// pages often start with `<!-- saved from url=… -->`; some are named `.pdf` or `.txt`).
+fn looks_like_html(start: &[u8]) -> bool {
+    if !start.starts_with(b"<") {
+        return false;
+    }
+    let head = start[..start.len().min(1024)].to_ascii_lowercase();
+    let has = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
+    has(b"<!doctype html") || has(b"<html")
 }
 
 /// `.json` files are often JSON lines: one object per line.
@@ -260,6 +268,10 @@ mod tests {
     fn magic_wins_over_extension() {
         assert_eq!(sniff("a.txt", b"%PDF-1.4\n"), Format::Pdf);
         assert_eq!(sniff("a.pdf", b"<!DOCTYPE html><html>"), Format::Html);
+        assert_eq!(
+            sniff("a.pdf", b"\n<!--STATUS OK-->\n<!DOCTYPE HTML>"),
+            Format::Html
+        );
         assert_eq!(
             sniff("x.doc", b"PK\x03\x04....word/document.xml"),
             Format::Docx
