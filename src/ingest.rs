@@ -49,7 +49,7 @@ impl Stages {
         Ok(Stages {
             extract: config.extract.clone(),
             cleaner: Cleaner::new(&config.clean)?,
-            filter: Filter::new(&config.filter),
+            filter: Filter::new(&config.filter)?,
         })
     }
 

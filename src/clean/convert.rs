@@ -1,6 +1,6 @@
 //! Traditional → simplified Chinese with OpenCC's data (phrases first, longest match, then
 //! characters), the dictionaries OpenCC itself uses for its t2s conversion.
-use super::Step;
+use super::{Meta, Step};
 use anyhow::{Context, Result};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -52,7 +52,7 @@ fn read_dictionary(path: &Path) -> Result<HashMap<String, String>> {
 }
 
 impl Step for TraditionalToSimplified {
-    fn apply(&self, text: String) -> String {
+    fn apply(&self, text: String, _: &mut Meta) -> String {
         let chars: Vec<char> = text.chars().collect();
         let mut out = String::with_capacity(text.len());
         let mut i = 0;
@@ -84,7 +84,7 @@ mod tests {
     fn converts_with_the_shipped_dictionaries() {
         let t2s = TraditionalToSimplified::load(Path::new("configs/opencc")).unwrap();
         assert_eq!(
-            t2s.apply("醫學院學生：人體站立時，肺的體積".into()),
+            t2s.apply("醫學院學生：人體站立時，肺的體積".into(), &mut Meta::new()),
             "医学院学生：人体站立时，肺的体积"
         );
     }

@@ -1,6 +1,6 @@
 //! Character-level normalisation: NFKC for compatibility forms, except the full-width Chinese
 //! punctuation that NFKC would turn into ASCII; control, zero-width and bidi characters removed.
-use super::Step;
+use super::{Meta, Step};
 use crate::document::PAGE_BREAK;
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
@@ -9,7 +9,7 @@ pub struct Characters {
 }
 
 impl Step for Characters {
-    fn apply(&self, text: String) -> String {
+    fn apply(&self, text: String, _: &mut Meta) -> String {
         let mut out = String::with_capacity(text.len());
         let mut run = String::new();
         for c in text.chars() {
@@ -76,7 +76,7 @@ mod tests {
     use super::*;
 
     fn clean(s: &str) -> String {
-        Characters { nfkc: true }.apply(s.to_string())
+        Characters { nfkc: true }.apply(s.to_string(), &mut Meta::new())
     }
 
     #[test]
