@@ -44,6 +44,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show a file's text before and after cleaning, and what each filter rule measures.
+    CleanPreview {
+        file: PathBuf,
+        /// Take [extract], [clean] and [filter] from this pipeline file (default: built-in).
+        #[arg(long)]
+        pipeline: Option<PathBuf>,
+        /// Documents shown in full (records of a JSON-lines file are documents).
+        #[arg(long, default_value_t = 3)]
+        docs: usize,
+        /// Cleaned lines shown per document (0: all).
+        #[arg(long, default_value_t = 80)]
+        lines: usize,
+    },
 }
 
 pub fn main() -> Result<ExitCode> {
@@ -81,6 +94,29 @@ pub fn main() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Extract { file, json } => extract_one(&file, json),
+        Command::CleanPreview {
+            file,
+            pipeline,
+            docs,
+            lines,
+        } => {
+            let (extract, clean, filter) = match pipeline {
+                Some(path) => {
+                    let config = Config::load(&path)?;
+                    (config.extract, config.clean, config.filter)
+                }
+                None => Default::default(),
+            };
+            let options = crate::clean::preview::PreviewOptions {
+                show_docs: docs,
+                max_lines: lines,
+            };
+            print!(
+                "{}",
+                crate::clean::preview::preview(&file, &extract, &clean, &filter, &options)?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -66,6 +66,9 @@ impl Step for JoinLines {
         }
         let wrap = wrap_width(&lines);
         let mut out = String::with_capacity(text.len());
+        // Width already on the printed line: pdftotext puts a superscript reference on its own
+        // line, so `效果 [1]` + `。近年来，随着国际疾病分` was one printed line.
+        let mut carried = 0;
         for (i, line) in lines.iter().enumerate() {
             let line = line.trim_end();
             let Some(next) = lines.get(i + 1) else {
@@ -73,12 +76,17 @@ impl Step for JoinLines {
                 break;
             };
             let line = if i == 0 { line } else { line.trim_start() };
-            if line.is_empty() || next.trim().is_empty() || !goes_on(line, next, wrap) {
+            let width = carried + display_width(line);
+            carried = 0;
+            if line.is_empty() || next.trim().is_empty() || !goes_on(line, width, next, wrap) {
                 out.push_str(line);
                 out.push('\n');
                 continue;
             }
             let next = next.trim_start();
+            if next.starts_with(CLOSERS) {
+                carried = width;
+            }
             out.push_str(line);
             join(&mut out, next);
         }
@@ -102,16 +110,17 @@ fn join(out: &mut String, next: &str) {
         }
         return;
     }
-    let latin_left = left.is_ascii_graphic()
-        && left != '/'
-        && !(left.is_ascii_punctuation() && before.is_some_and(is_cjk_text));
-    if latin_left && right.is_ascii_graphic() && !CLOSERS.contains(&right) {
+    // Latin words and sentences wrap at spaces; Chinese, and Chinese using ASCII commas, not.
+    let word_end = left.is_ascii_alphanumeric()
+        || (",.;:!?)]".contains(left) && !before.is_some_and(is_cjk_text));
+    let word_start = right.is_ascii_alphanumeric() || right == '(' || right == '[';
+    if word_end && word_start {
         out.push(' ');
     }
 }
 
-/// Whether the sentence on `line` continues on `next` (both non-blank).
-fn goes_on(line: &str, next: &str, wrap: Option<usize>) -> bool {
+/// Whether the sentence on `line` (`width` columns on the page) continues on `next`.
+fn goes_on(line: &str, width: usize, next: &str, wrap: Option<usize>) -> bool {
     let next_trimmed = next.trim_start();
     if next_trimmed.starts_with(CLOSERS) {
         return true;
@@ -120,7 +129,13 @@ fn goes_on(line: &str, next: &str, wrap: Option<usize>) -> bool {
     if next.starts_with("  ") || next.starts_with('\u{3000}') {
         return false;
     }
-    if ITEM_START.is_match(next_trimmed) || HEADING.is_match(line) {
+    if ITEM_START.is_match(next_trimmed) {
+        return false;
+    }
+    if opens_more_than_closes(line) {
+        return true;
+    }
+    if HEADING.is_match(line) {
         return false;
     }
     let last = line
@@ -131,11 +146,11 @@ fn goes_on(line: &str, next: &str, wrap: Option<usize>) -> bool {
     if SENTENCE_ENDS.contains(&last) || (last == '.' && ends_english_sentence(line)) {
         return false;
     }
-    if line.ends_with(CONTINUES) || line.ends_with('-') || opens_more_than_closes(line) {
+    if line.ends_with(CONTINUES) || line.ends_with('-') {
         return true;
     }
     match wrap {
-        Some(width) => display_width(line) as f64 >= FULL_LINE * width as f64,
+        Some(wrap) => width as f64 >= FULL_LINE * wrap as f64,
         None => false,
     }
 }

@@ -5,6 +5,7 @@ pub mod convert;
 pub mod garbage;
 pub mod layout;
 pub mod pages;
+pub mod preview;
 pub mod spacing;
 pub mod unicode;
 pub mod whitespace;
