@@ -56,6 +56,9 @@ enum Command {
         /// Cleaned lines shown per document (0: all).
         #[arg(long, default_value_t = 80)]
         lines: usize,
+        /// Print one tab-separated line of rule measures per document instead of the text.
+        #[arg(long)]
+        measures: bool,
     },
 }
 
@@ -99,6 +102,7 @@ pub fn main() -> Result<ExitCode> {
             pipeline,
             docs,
             lines,
+            measures,
         } => {
             let (extract, clean, filter) = match pipeline {
                 Some(path) => {
@@ -110,6 +114,7 @@ pub fn main() -> Result<ExitCode> {
             let options = crate::clean::preview::PreviewOptions {
                 show_docs: docs,
                 max_lines: lines,
+                measures,
             };
             print!(
                 "{}",

@@ -13,7 +13,7 @@ pub struct JoinLines;
 /// A line at least this share of the wrap width was cut by the wrap, not by the author.
 const FULL_LINE: f64 = 0.75;
 /// A document is hard-wrapped when this share of its lines are within the wrap band.
-const WRAPPED_SHARE: f64 = 0.35;
+const WRAPPED_SHARE: f64 = 0.28;
 /// Fewer lines than this say nothing about wrapping.
 const MIN_LINES_FOR_WRAP: usize = 6;
 

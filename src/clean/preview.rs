@@ -15,6 +15,8 @@ pub struct PreviewOptions {
     pub show_docs: usize,
     /// Lines of cleaned text shown per document (0: all).
     pub max_lines: usize,
+    /// Instead of the text, one tab-separated line per document with every rule's measure.
+    pub measures: bool,
 }
 
 pub fn preview(
@@ -56,6 +58,10 @@ pub fn preview(
         if let Some(j) = failed {
             *drops.entry(j.reason.to_string()).or_default() += 1;
         }
+        if options.measures {
+            write_measures(&mut out, &cleaned, &judgements, failed.map(|j| j.reason))?;
+            continue;
+        }
         if shown < options.show_docs {
             shown += 1;
             write_document(&mut out, &before, &cleaned, options)?;
@@ -75,6 +81,9 @@ pub fn preview(
             }
         }
     }
+    if options.measures {
+        return Ok(out);
+    }
     writeln!(
         out,
         "{docs} document(s) from {} ({}); {} would be kept",
@@ -86,6 +95,31 @@ pub fn preview(
         writeln!(out, "  dropped `{reason}`: {n}")?;
     }
     Ok(out)
+}
+
+/// `source  record  verdict  reason=value …`: for measuring rules over a whole corpus.
+fn write_measures(
+    out: &mut String,
+    doc: &Document,
+    judgements: &[crate::filter::Judgement],
+    dropped: Option<&str>,
+) -> Result<()> {
+    let record = doc
+        .meta
+        .get("record")
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    write!(
+        out,
+        "{}\t{record}\t{}",
+        doc.source,
+        dropped.unwrap_or("kept")
+    )?;
+    for j in judgements {
+        write!(out, "\t{}={:.4}", j.reason, j.measure.value)?;
+    }
+    writeln!(out)?;
+    Ok(())
 }
 
 fn write_document(

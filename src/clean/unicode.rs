@@ -69,9 +69,7 @@ fn classify(c: char) -> Class {
         0x2460..=0x24FF | 0x3251..=0x325F | 0x32B1..=0x32BF => Class::Keep,
         // Spacing accents (¨ ´ ¯ ¸ ˘ ˙ ˚ ˛ ˜ ˝ ‾): NFKC makes them a space plus a combining
         // mark, which splits words; OCR text uses them for stray marks.
-        0xA8 | 0xAF | 0xB4 | 0xB8 | 0x2D8..=0x2DD | 0x384 | 0x385 | 0x203E | 0xFFE3 => {
-            Class::Keep
-        }
+        0xA8 | 0xAF | 0xB4 | 0xB8 | 0x2D8..=0x2DD | 0x384 | 0x385 | 0x203E | 0xFFE3 => Class::Keep,
         _ => Class::Plain,
     }
 }

@@ -1,7 +1,7 @@
 //! `garbled`: text that only looks like text. PDFs whose fonts lack a Unicode map extract as
 //! a soup of rare ideographs (CJK Extension A), Cherokee, Mongolian, Syriac and control
-//! characters; bytes decoded with the wrong legacy code page give runs of Latin-1 letters
-//! (`Ã¤Â¸Â­`). Measured on the test corpus: a font without ToUnicode gives 60% such
+//! characters; bytes decoded with the wrong legacy code page give runs of Latin-1 characters
+//! (`ÆªÃû£º`). Measured on the test corpus: a font without ToUnicode gives 60% such
 //! characters, every real document under 2.1% (the highest, a TeX handout's math symbols).
 use super::{Bound, Measure, Rule, Stats};
 use crate::document::Document;
@@ -56,7 +56,8 @@ pub fn is_unexpected(c: char) -> bool {
     )
 }
 
-/// À–ÿ: one in a word is French or German, several in a row is mojibake.
-pub fn is_latin_supplement_letter(c: char) -> bool {
-    matches!(c as u32, 0xC0..=0xFF) && c != '×' && c != '÷'
+/// U+0080–U+00FF: one in a word is French, German or a unit (°, ±, µ); several in a row are
+/// legacy bytes decoded as Latin-1 (GBK read as windows-1252 gives `ÆªÃû£º`).
+pub fn is_latin1_high(c: char) -> bool {
+    matches!(c as u32, 0x80..=0xFF)
 }

@@ -134,7 +134,7 @@ impl Stats {
                 } else if !c.is_alphanumeric() && !is_prose_punctuation(c) {
                     stats.symbols += 1;
                 }
-                let latin1 = garbled::is_latin_supplement_letter(c);
+                let latin1 = garbled::is_latin1_high(c);
                 if garbled::is_unexpected(c) || (latin1 && previous_latin1) {
                     stats.unexpected += 1;
                 }
