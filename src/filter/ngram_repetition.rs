@@ -4,6 +4,7 @@
 use super::{Bound, Measure, Rule, Stats};
 use crate::document::Document;
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 
 pub struct MaxNgramRepetition {
     pub limit: f64,
@@ -32,7 +33,8 @@ fn repeated_chars(text: &str, n: usize) -> usize {
     if chars.len() < n {
         return 0;
     }
-    let mut seen = HashSet::with_capacity(chars.len());
+    let mut seen: HashSet<u64, BuildHasherDefault<AlreadyHashed>> =
+        HashSet::with_capacity_and_hasher(chars.len(), Default::default());
     let mut covered_until = 0; // characters before this index are already counted
     let mut repeated = 0;
     let mut bytes = Vec::with_capacity(n * 4);
@@ -49,6 +51,24 @@ fn repeated_chars(text: &str, n: usize) -> usize {
         }
     }
     repeated
+}
+
+/// The set holds xxh3 hashes already: hashing them again (SipHash) doubled the rule's cost.
+#[derive(Default)]
+struct AlreadyHashed(u64);
+
+impl Hasher for AlreadyHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | b as u64;
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 #[cfg(test)]
