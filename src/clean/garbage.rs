@@ -3,7 +3,7 @@
 //! 屯屯屯 = 0xCD), U+FFFD left by decoders, private-use code points (GBK user-defined glyphs and
 //! PDF fonts' private glyphs: no shared meaning) and long runs of symbols (separator rules,
 //! ★★★★★). Removed characters are counted in `meta.garbage_chars`: the `garbled` filter uses it.
-use super::{count_in_meta, is_cjk, Meta, Step};
+use super::{count_in_meta, is_cjk, is_cjk_punctuation, Meta, Step};
 
 pub struct Garbage {
     /// Symbol runs longer than this are removed.
@@ -15,7 +15,7 @@ const FILL_CHARACTERS: &[char] = &['烫', '屯'];
 
 impl Step for Garbage {
     fn apply(&self, text: String, meta: &mut Meta) -> String {
-        if text.is_ascii() {
+        if text.is_ascii() || !text.chars().any(starts_garbage) {
             return self.symbol_runs(text, meta);
         }
         let chars: Vec<char> = text.chars().collect();
@@ -92,10 +92,21 @@ impl Garbage {
     }
 }
 
+/// A character the first pass would remove or look at.
+fn starts_garbage(c: char) -> bool {
+    c == '锟'
+        || FILL_CHARACTERS.contains(&c)
+        || is_private_use(c)
+        || matches!(c, '\u{FFFD}' | '\u{FFFE}' | '\u{FFFF}')
+}
+
 /// Punctuation and symbols that carry no text: not letters, digits, ideographs or whitespace.
 /// The Chinese ellipsis and dashes count too: `………………` is a leader, not prose.
 fn is_symbol(c: char) -> bool {
-    !(c.is_alphanumeric() || c.is_whitespace() || is_cjk(c))
+    if c.is_ascii() {
+        return !(c.is_ascii_alphanumeric() || c.is_ascii_whitespace());
+    }
+    is_cjk_punctuation(c) || !(is_cjk(c) || c.is_whitespace() || c.is_alphanumeric())
 }
 
 pub fn is_private_use(c: char) -> bool {

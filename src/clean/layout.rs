@@ -64,7 +64,8 @@ impl Step for JoinLines {
         if lines.len() < 2 {
             return text;
         }
-        let wrap = wrap_width(&lines);
+        let widths: Vec<usize> = lines.iter().map(|l| display_width(l.trim())).collect();
+        let wrap = wrap_width(&widths);
         let mut out = String::with_capacity(text.len());
         // Width already on the printed line: pdftotext puts a superscript reference on its own
         // line, so `效果 [1]` + `。近年来，随着国际疾病分` was one printed line.
@@ -76,7 +77,7 @@ impl Step for JoinLines {
                 break;
             };
             let line = if i == 0 { line } else { line.trim_start() };
-            let width = carried + display_width(line);
+            let width = carried + widths[i];
             carried = 0;
             if line.is_empty() || next.trim().is_empty() || !goes_on(line, width, next, wrap) {
                 out.push_str(line);
@@ -179,12 +180,8 @@ fn ends_english_sentence(line: &str) -> bool {
 
 /// The width the text was wrapped at, if it was: a high percentile of line widths, provided
 /// enough lines sit near it (paragraph-per-line text has widths all over the place).
-fn wrap_width(lines: &[&str]) -> Option<usize> {
-    let mut widths: Vec<usize> = lines
-        .iter()
-        .map(|l| display_width(l.trim()))
-        .filter(|&w| w >= 8)
-        .collect();
+fn wrap_width(line_widths: &[usize]) -> Option<usize> {
+    let mut widths: Vec<usize> = line_widths.iter().copied().filter(|&w| w >= 8).collect();
     if widths.len() < MIN_LINES_FOR_WRAP {
         return None;
     }

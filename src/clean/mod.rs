@@ -141,7 +141,9 @@ pub fn is_cjk_text(c: char) -> bool {
 
 /// Width on the page: ideographs and full-width forms take two columns, the rest one.
 pub fn display_width(line: &str) -> usize {
-    line.chars().map(|c| if is_wide(c) { 2 } else { 1 }).sum()
+    line.chars()
+        .map(|c| if !c.is_ascii() && is_wide(c) { 2 } else { 1 })
+        .sum()
 }
 
 fn is_wide(c: char) -> bool {

@@ -186,7 +186,13 @@ impl Zones {
 }
 
 fn is_furniture_anywhere(line: &str) -> bool {
-    !line.is_empty()
+    // Cheap test first: every pattern ends in a digit, 页 or a decoration, or names a journal.
+    let ends_like_furniture = line
+        .chars()
+        .next_back()
+        .is_some_and(|c| c.is_ascii_digit() || "页-—–·•・".contains(c));
+    let names_journal = line.contains("杂志") || line.contains("学报") || line.contains("Vol");
+    (ends_like_furniture || names_journal)
         && line.chars().count() <= MAX_FURNITURE_CHARS
         && (PAGE_COUNTER.is_match(line)
             || JOURNAL_BANNER.is_match(line)

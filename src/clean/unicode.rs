@@ -2,6 +2,7 @@
 //! punctuation that NFKC would turn into ASCII; control, zero-width and bidi characters removed.
 use super::{Meta, Step};
 use crate::document::PAGE_BREAK;
+use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 pub struct Characters {
@@ -14,7 +15,21 @@ impl Step for Characters {
         let mut run = String::new();
         for c in text.chars() {
             match classify(c) {
-                Class::Plain => run.push(c),
+                // ASCII and CJK ideographs are NFKC-stable and never compose with what precedes
+                // them: written directly, so only the rare rest pays for the NFKC check.
+                Class::Stable => {
+                    self.flush(&mut run, &mut out);
+                    out.push(c)
+                }
+                Class::Plain => {
+                    if run.is_empty() && is_combining_mark(c) {
+                        // Composes with the character before it (e + ◌́ → é).
+                        if let Some(base) = out.pop() {
+                            run.push(base);
+                        }
+                    }
+                    run.push(c)
+                }
                 Class::Keep => {
                     self.flush(&mut run, &mut out);
                     out.push(c)
@@ -34,6 +49,9 @@ impl Step for Characters {
 impl Characters {
     /// NFKC a run of ordinary characters; most runs are already normal and are copied as they are.
     fn flush(&self, run: &mut String, out: &mut String) {
+        if run.is_empty() {
+            return;
+        }
         if !self.nfkc || is_nfkc_quick(run.chars()) == IsNormalized::Yes {
             out.push_str(run);
         } else {
@@ -44,6 +62,8 @@ impl Characters {
 }
 
 enum Class {
+    /// NFKC leaves it alone whatever surrounds it.
+    Stable,
     Plain,
     /// Kept as it is, never NFKC'd.
     Keep,
@@ -53,7 +73,7 @@ enum Class {
 
 fn classify(c: char) -> Class {
     match c as u32 {
-        0x20..=0x7E | 0x4E00..=0x9FFF | 0x3001..=0x3002 => Class::Plain,
+        0x20..=0x7E | 0x4E00..=0x9FFF | 0x3001..=0x3002 => Class::Stable,
         0x0A => Class::Keep,
         0x09 => Class::Replace(' '),
         0x0C => Class::Replace(PAGE_BREAK),
@@ -91,5 +111,6 @@ mod tests {
         assert_eq!(clean("a\u{200b}b\u{feff}c\u{7}d\te"), "abcd e");
         assert_eq!(clean("①……"), "①……");
         assert_eq!(clean("作用¨引"), "作用¨引");
+        assert_eq!(clean("cafe\u{301} ⽉"), "café 月");
     }
 }

@@ -27,24 +27,34 @@ impl Rule for MaxNgramRepetition {
     }
 }
 
-/// Characters covered by an n-gram (of non-space characters) that occurred before.
+/// Characters covered by an n-gram (of non-space characters) that occurred before. N-grams are
+/// hashed with a rolling polynomial hash: O(1) per position, whatever n is.
 fn repeated_chars(text: &str, n: usize) -> usize {
-    let chars: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+    const BASE: u64 = 0x100000001B3;
+    let chars: Vec<u64> = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c as u64 + 1)
+        .collect();
     if chars.len() < n {
         return 0;
     }
+    let top = (1..n).fold(1u64, |p, _| p.wrapping_mul(BASE)); // BASE^(n-1)
+    let mut hash = chars[..n]
+        .iter()
+        .fold(0u64, |h, &c| h.wrapping_mul(BASE).wrapping_add(c));
     let mut seen: HashSet<u64, BuildHasherDefault<AlreadyHashed>> =
         HashSet::with_capacity_and_hasher(chars.len(), Default::default());
     let mut covered_until = 0; // characters before this index are already counted
     let mut repeated = 0;
-    let mut bytes = Vec::with_capacity(n * 4);
     for start in 0..=chars.len() - n {
-        bytes.clear();
-        for c in &chars[start..start + n] {
-            let mut buf = [0; 4];
-            bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        if start > 0 {
+            hash = hash
+                .wrapping_sub(chars[start - 1].wrapping_mul(top))
+                .wrapping_mul(BASE)
+                .wrapping_add(chars[start + n - 1]);
         }
-        if !seen.insert(xxhash_rust::xxh3::xxh3_64(&bytes)) {
+        if !seen.insert(mix(hash)) {
             let from = start.max(covered_until);
             repeated += start + n - from;
             covered_until = start + n;
@@ -53,7 +63,17 @@ fn repeated_chars(text: &str, n: usize) -> usize {
     repeated
 }
 
-/// The set holds xxh3 hashes already: hashing them again (SipHash) doubled the rule's cost.
+/// Spreads a polynomial hash over all 64 bits (MurmurHash3's finaliser): the hash table
+/// indexes by the low bits and tags by the high ones.
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ceb9fe1a85ec53);
+    h ^ (h >> 33)
+}
+
+/// The set holds finished hashes: hashing them again (SipHash) would double the rule's cost.
 #[derive(Default)]
 struct AlreadyHashed(u64);
 
