@@ -65,10 +65,11 @@ impl Step for JoinLines {
             return text;
         }
         let widths: Vec<usize> = lines.iter().map(|l| display_width(l.trim())).collect();
-        let wrap = wrap_width(&widths);
+        let wrap = wrap_width(&printed_widths(&lines, &widths));
         let mut out = String::with_capacity(text.len());
         // Width already on the printed line: pdftotext puts a superscript reference on its own
-        // line, so `效果 [1]` + `。近年来，随着国际疾病分` was one printed line.
+        // line, so `效果 [1]` + `。近年来，随着国际疾病分` was one printed line; -raw breaks
+        // some typesetters' lines after every ，、； (`最新数据显示，` + `恶性肿瘤晚`).
         let mut carried = 0;
         for (i, line) in lines.iter().enumerate() {
             let line = line.trim_end();
@@ -85,7 +86,8 @@ impl Step for JoinLines {
                 continue;
             }
             let next = next.trim_start();
-            if next.starts_with(CLOSERS) {
+            let short = wrap.is_some_and(|wrap| (width as f64) < FULL_LINE * wrap as f64);
+            if next.starts_with(CLOSERS) || (short && line.ends_with(CONTINUES)) {
                 carried = width;
             }
             out.push_str(line);
@@ -176,6 +178,27 @@ fn ends_english_sentence(line: &str) -> bool {
         .next()
         .unwrap_or("");
     word.chars().count() > 3 && word.chars().all(|c| c.is_alphabetic())
+}
+
+/// Widths of printed lines: a line ending in ，、； or followed by a line starting with closing
+/// punctuation continues on the same printed line.
+fn printed_widths(lines: &[&str], widths: &[usize]) -> Vec<usize> {
+    let mut printed = Vec::with_capacity(lines.len());
+    let mut carried = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let width = carried + widths[i];
+        let line = line.trim();
+        let next_closes = lines
+            .get(i + 1)
+            .is_some_and(|n| n.trim_start().starts_with(CLOSERS));
+        if !line.is_empty() && (line.ends_with(CONTINUES) || next_closes) {
+            carried = width;
+        } else {
+            printed.push(width);
+            carried = 0;
+        }
+    }
+    printed
 }
 
 /// The width the text was wrapped at, if it was: a high percentile of line widths, provided
