@@ -1,5 +1,6 @@
 //! Spaces between Chinese characters: Chinese puts none, so one there was put by extraction
-//! (letter-spaced titles `我国 是 糖 尿 病 大 国`, OCR layers, `抑制 剂`, `。 两者`). Spaces
+//! (letter-spaced titles `我国 是 糖 尿 病 大 国`, OCR layers, `抑制 剂`, `。 两者`), nor next to
+//! the ASCII punctuation Chinese text uses as its own (`舌质淡 , 苔薄白`). Spaces
 //! between Chinese and Latin letters or digits (`2 型糖尿病`, `T2DM 患者`) are the author's and stay.
 use super::{is_cjk_text, Meta, Step};
 
@@ -13,24 +14,35 @@ impl Step for CjkSpaces {
         let mut out = String::with_capacity(text.len());
         let mut pending = String::new(); // a run of spaces not yet written
         let mut previous: Option<char> = None;
+        let mut before_previous: Option<char> = None;
         for c in text.chars() {
             if c == ' ' || c == '\u{3000}' {
                 pending.push(c);
                 continue;
             }
             if !pending.is_empty() {
-                let between_chinese = previous.is_some_and(is_cjk_text) && is_cjk_text(c);
-                if !between_chinese {
+                let after_chinese = previous.is_some_and(is_cjk_text);
+                // ASCII punctuation used as Chinese punctuation (`舌质淡 , 苔薄白` in OCR text).
+                let after_chinese_punctuation = previous.is_some_and(is_sentence_punctuation)
+                    && before_previous.is_some_and(is_cjk_text);
+                let remove = (after_chinese && (is_cjk_text(c) || is_sentence_punctuation(c)))
+                    || (after_chinese_punctuation && is_cjk_text(c));
+                if !remove {
                     out.push_str(&pending);
                 }
                 pending.clear();
             }
             out.push(c);
+            before_previous = previous;
             previous = Some(c);
         }
         out.push_str(&pending);
         out
     }
+}
+
+fn is_sentence_punctuation(c: char) -> bool {
+    matches!(c, ',' | '.' | ';' | ':' | '!' | '?')
 }
 
 #[cfg(test)]
@@ -42,7 +54,7 @@ mod tests {
         let clean = |s: &str| CjkSpaces.apply(s.into(), &mut Meta::new());
         assert_eq!(
             clean("我国 是 糖 尿 病 大 国, 成 人"),
-            "我国是糖尿病大国, 成人"
+            "我国是糖尿病大国,成人"
         );
         assert_eq!(
             clean("SGLT一2抑制 剂。 两者\u{3000}共同"),
@@ -51,6 +63,10 @@ mod tests {
         assert_eq!(
             clean("中国 2 型 T2DM 患者\n病 人"),
             "中国 2 型 T2DM 患者\n病人"
+        );
+        assert_eq!(
+            clean("舌 质 淡 , 苔 薄 白 . 头痛 pain. The end , 2018"),
+            "舌质淡,苔薄白.头痛 pain. The end , 2018"
         );
     }
 }
