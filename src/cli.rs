@@ -85,6 +85,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show a file's text before and after cleaning, and what each filter rule measures.
+    CleanPreview {
+        file: PathBuf,
+        /// Take [extract], [clean] and [filter] from this pipeline file (default: built-in).
+        #[arg(long)]
+        pipeline: Option<PathBuf>,
+        /// Documents shown in full (records of a JSON-lines file are documents).
+        #[arg(long, default_value_t = 3)]
+        docs: usize,
+        /// Cleaned lines shown per document (0: all).
+        #[arg(long, default_value_t = 80)]
+        lines: usize,
+        /// Print one tab-separated line of rule measures per document instead of the text.
+        #[arg(long)]
+        measures: bool,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -173,6 +189,32 @@ pub fn main() -> Result<ExitCode> {
         Command::Extract { file, json } => {
             crate::logging::init(None);
             extract_one(&file, json)
+        }
+        Command::CleanPreview {
+            file,
+            pipeline,
+            docs,
+            lines,
+            measures,
+        } => {
+            crate::logging::init(None);
+            let (extract, clean, filter) = match pipeline {
+                Some(path) => {
+                    let config = Config::load(&path)?;
+                    (config.extract, config.clean, config.filter)
+                }
+                None => Default::default(),
+            };
+            let options = crate::clean::preview::PreviewOptions {
+                show_docs: docs,
+                max_lines: lines,
+                measures,
+            };
+            print!(
+                "{}",
+                crate::clean::preview::preview(&file, &extract, &clean, &filter, &options)?
+            );
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -1,11 +1,20 @@
-//! Cleaning: a sequence of small text → text steps, built once from `[clean]`.
+//! Cleaning: a sequence of small text → text steps, built once from `[clean]`. Order matters:
+//! characters are normalised first, pages lose their running headers (and become lines) before
+//! garbage goes, spaces between Chinese go before lines are joined across wraps and pages.
 pub mod convert;
+pub mod garbage;
+pub mod layout;
+pub mod pages;
+pub mod preview;
+pub mod spacing;
 pub mod unicode;
 pub mod whitespace;
 
+use crate::config::check_range;
 use crate::document::Document;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -14,30 +23,58 @@ pub struct CleanConfig {
     /// NFKC for compatibility characters (Kangxi radicals, full-width letters and digits, ㎝),
     /// keeping Chinese punctuation full-width.
     pub nfkc: bool,
+    /// Remove mojibake (锟斤拷, 烫烫烫), U+FFFD, private-use characters and long symbol runs.
+    pub remove_garbage: bool,
+    /// Symbol runs longer than this are garbage (separator rules, ★★★★, ~~~~).
+    pub max_symbol_run: usize,
     /// Traditional → simplified Chinese with OpenCC's dictionaries.
     pub traditional_to_simplified: bool,
     /// Folder holding OpenCC's TSPhrases.txt and TSCharacters.txt.
     pub opencc_dir: PathBuf,
+    /// Remove running headers/footers, page numbers, journal banners and TOC leader lines.
+    pub remove_page_furniture: bool,
+    /// A line at a page's top or bottom that recurs (digits aside) on at least this share of
+    /// the pages is a running header or footer.
+    pub furniture_min_page_share: f64,
+    /// Remove spaces that extraction put between Chinese characters.
+    pub remove_cjk_spaces: bool,
+    /// Join lines that a page break or hard wrap split in mid-sentence.
+    pub join_lines: bool,
 }
 
 impl Default for CleanConfig {
     fn default() -> Self {
         CleanConfig {
             nfkc: true,
+            remove_garbage: true,
+            max_symbol_run: 6,
             traditional_to_simplified: false,
             opencc_dir: PathBuf::from("configs/opencc"),
+            remove_page_furniture: true,
+            furniture_min_page_share: 0.3,
+            remove_cjk_spaces: true,
+            join_lines: true,
         }
     }
 }
 
 impl CleanConfig {
     pub fn validate(&self) -> Result<()> {
-        Ok(())
+        check_range("clean.max_symbol_run", self.max_symbol_run, 2, 10_000)?;
+        check_range(
+            "clean.furniture_min_page_share",
+            self.furniture_min_page_share,
+            0.0,
+            1.0,
+        )
     }
 }
 
+/// What a step may record about the document (page counts, characters removed).
+pub type Meta = Map<String, Value>;
+
 pub trait Step: Send + Sync {
-    fn apply(&self, text: String) -> String;
+    fn apply(&self, text: String, meta: &mut Meta) -> String;
 }
 
 pub struct Cleaner {
@@ -46,12 +83,30 @@ pub struct Cleaner {
 
 impl Cleaner {
     pub fn new(config: &CleanConfig) -> Result<Cleaner> {
-        let mut steps: Vec<Box<dyn Step>> =
-            vec![Box::new(unicode::Characters { nfkc: config.nfkc })];
+        let mut steps: Vec<Box<dyn Step>> = vec![
+            Box::new(unicode::Characters { nfkc: config.nfkc }),
+            // Always runs: it records the page count and turns page breaks into line breaks.
+            // Before garbage removal, which would take the leader dots out of TOC lines.
+            Box::new(pages::Pages {
+                remove_furniture: config.remove_page_furniture,
+                min_page_share: config.furniture_min_page_share,
+            }),
+        ];
+        if config.remove_garbage {
+            steps.push(Box::new(garbage::Garbage {
+                max_symbol_run: config.max_symbol_run,
+            }));
+        }
         if config.traditional_to_simplified {
             steps.push(Box::new(convert::TraditionalToSimplified::load(
                 &config.opencc_dir,
             )?));
+        }
+        if config.remove_cjk_spaces {
+            steps.push(Box::new(spacing::CjkSpaces));
+        }
+        if config.join_lines {
+            steps.push(Box::new(layout::JoinLines));
         }
         steps.push(Box::new(whitespace::Collapse));
         Ok(Cleaner { steps })
@@ -60,7 +115,7 @@ impl Cleaner {
     pub fn clean(&self, mut doc: Document) -> Document {
         let before = doc.text.chars().count();
         for step in &self.steps {
-            doc.text = step.apply(std::mem::take(&mut doc.text));
+            doc.text = step.apply(std::mem::take(&mut doc.text), &mut doc.meta);
         }
         doc.set_meta("chars_extracted", before);
         doc
@@ -71,4 +126,34 @@ impl Cleaner {
 pub fn is_cjk(c: char) -> bool {
     matches!(c as u32,
         0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x20000..=0x2A6DF | 0x2A700..=0x2EBEF | 0xF900..=0xFAFF | 0x2F800..=0x2FA1F)
+}
+
+/// Full-width punctuation Chinese text writes next to ideographs (，。、；：？！ quotes, brackets).
+pub fn is_cjk_punctuation(c: char) -> bool {
+    matches!(c as u32,
+        0x3000..=0x303F | 0xFF01..=0xFF0F | 0xFF1A..=0xFF20 | 0xFF3B..=0xFF40 | 0xFF5B..=0xFF65 | 0x2018..=0x201F | 0x2026 | 0x2014 | 0xFE30..=0xFE4F)
+}
+
+/// Ideograph or Chinese punctuation: characters between which Chinese never puts a space.
+pub fn is_cjk_text(c: char) -> bool {
+    is_cjk(c) || is_cjk_punctuation(c)
+}
+
+/// Width on the page: ideographs and full-width forms take two columns, the rest one.
+pub fn display_width(line: &str) -> usize {
+    line.chars()
+        .map(|c| if !c.is_ascii() && is_wide(c) { 2 } else { 1 })
+        .sum()
+}
+
+fn is_wide(c: char) -> bool {
+    is_cjk_text(c) || matches!(c as u32, 0xAC00..=0xD7AF | 0x3040..=0x30FF | 0xFF00..=0xFFEF)
+}
+
+/// Adds `n` to a counter in meta.
+pub fn count_in_meta(meta: &mut Meta, key: &str, n: usize) {
+    if n > 0 {
+        let old = meta.get(key).and_then(|v| v.as_u64()).unwrap_or(0);
+        meta.insert(key.to_string(), (old + n as u64).into());
+    }
 }

@@ -1,7 +1,8 @@
 //! Character-level normalisation: NFKC for compatibility forms, except the full-width Chinese
 //! punctuation that NFKC would turn into ASCII; control, zero-width and bidi characters removed.
-use super::Step;
+use super::{Meta, Step};
 use crate::document::PAGE_BREAK;
+use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 pub struct Characters {
@@ -9,64 +10,60 @@ pub struct Characters {
 }
 
 impl Step for Characters {
-    fn apply(&self, text: String) -> String {
-        // Characters are copied straight to `out`; a segment holding any character that NFKC
-        // might change is normalised in place when the segment ends (at a kept or replaced
-        // character, or the end). Most Chinese text never needs it.
+    fn apply(&self, text: String, _: &mut Meta) -> String {
         let mut out = String::with_capacity(text.len());
-        let mut segment = Segment {
-            start: 0,
-            dirty: false,
-        };
+        let mut run = String::new();
         for c in text.chars() {
             match classify(c) {
-                Class::Plain => {
-                    segment.dirty |= !nfkc_stable(c);
+                // ASCII and CJK ideographs are NFKC-stable and never compose with what precedes
+                // them: written directly, so only the rare rest pays for the NFKC check.
+                Class::Stable => {
+                    self.flush(&mut run, &mut out);
                     out.push(c)
                 }
+                Class::Plain => {
+                    if run.is_empty() && is_combining_mark(c) {
+                        // Composes with the character before it (e + ◌́ → é).
+                        if let Some(base) = out.pop() {
+                            run.push(base);
+                        }
+                    }
+                    run.push(c)
+                }
                 Class::Keep => {
-                    self.end_segment(&mut segment, &mut out);
-                    out.push(c);
-                    segment.start = out.len();
+                    self.flush(&mut run, &mut out);
+                    out.push(c)
                 }
                 Class::Drop => {}
                 Class::Replace(r) => {
-                    self.end_segment(&mut segment, &mut out);
-                    out.push(r);
-                    segment.start = out.len();
+                    self.flush(&mut run, &mut out);
+                    out.push(r)
                 }
             }
         }
-        self.end_segment(&mut segment, &mut out);
+        self.flush(&mut run, &mut out);
         out
     }
 }
 
-struct Segment {
-    start: usize,
-    dirty: bool,
-}
-
 impl Characters {
-    fn end_segment(&self, segment: &mut Segment, out: &mut String) {
-        let tail = &out[segment.start..];
-        if self.nfkc && segment.dirty && is_nfkc_quick(tail.chars()) != IsNormalized::Yes {
-            let normalised: String = tail.nfkc().collect();
-            out.truncate(segment.start);
-            out.push_str(&normalised);
+    /// NFKC a run of ordinary characters; most runs are already normal and are copied as they are.
+    fn flush(&self, run: &mut String, out: &mut String) {
+        if run.is_empty() {
+            return;
         }
-        segment.start = out.len();
-        segment.dirty = false;
+        if !self.nfkc || is_nfkc_quick(run.chars()) == IsNormalized::Yes {
+            out.push_str(run);
+        } else {
+            out.extend(run.nfkc());
+        }
+        run.clear();
     }
 }
 
-/// Characters NFKC leaves alone whatever follows them: ASCII other than letters (a letter may
-/// take a combining accent), CJK ideographs and CJK punctuation.
-fn nfkc_stable(c: char) -> bool {
-    matches!(c as u32, 0x20..=0x40 | 0x5B..=0x60 | 0x7B..=0x7E | 0x4E00..=0x9FFF | 0x3001..=0x3011)
-}
-
 enum Class {
+    /// NFKC leaves it alone whatever surrounds it.
+    Stable,
     Plain,
     /// Kept as it is, never NFKC'd.
     Keep,
@@ -76,7 +73,7 @@ enum Class {
 
 fn classify(c: char) -> Class {
     match c as u32 {
-        0x20..=0x7E | 0x4E00..=0x9FFF | 0x3001..=0x3002 => Class::Plain,
+        0x20..=0x7E | 0x4E00..=0x9FFF | 0x3001..=0x3002 => Class::Stable,
         0x0A => Class::Keep,
         0x09 => Class::Replace(' '),
         0x0C => Class::Replace(PAGE_BREAK),
@@ -90,6 +87,9 @@ fn classify(c: char) -> Class {
         }
         // Circled and parenthesised numbers are list markers: ① must not become 1.
         0x2460..=0x24FF | 0x3251..=0x325F | 0x32B1..=0x32BF => Class::Keep,
+        // Spacing accents (¨ ´ ¯ ¸ ˘ ˙ ˚ ˛ ˜ ˝ ‾): NFKC makes them a space plus a combining
+        // mark, which splits words; OCR text uses them for stray marks.
+        0xA8 | 0xAF | 0xB4 | 0xB8 | 0x2D8..=0x2DD | 0x384 | 0x385 | 0x203E | 0xFFE3 => Class::Keep,
         _ => Class::Plain,
     }
 }
@@ -99,7 +99,7 @@ mod tests {
     use super::*;
 
     fn clean(s: &str) -> String {
-        Characters { nfkc: true }.apply(s.to_string())
+        Characters { nfkc: true }.apply(s.to_string(), &mut Meta::new())
     }
 
     #[test]
@@ -110,5 +110,7 @@ mod tests {
         );
         assert_eq!(clean("a\u{200b}b\u{feff}c\u{7}d\te"), "abcd e");
         assert_eq!(clean("①……"), "①……");
+        assert_eq!(clean("作用¨引"), "作用¨引");
+        assert_eq!(clean("cafe\u{301} ⽉"), "café 月");
     }
 }

@@ -1,11 +1,11 @@
 //! Whitespace: runs of spaces become one, lines are trimmed, and more than one blank line
 //! becomes one (a paragraph break). Page breaks are kept for layout-aware steps.
-use super::Step;
+use super::{Meta, Step};
 
 pub struct Collapse;
 
 impl Step for Collapse {
-    fn apply(&self, text: String) -> String {
+    fn apply(&self, text: String, _: &mut Meta) -> String {
         let mut out = String::with_capacity(text.len());
         let mut blank_lines = 0;
         for line in text.split('\n') {
@@ -46,7 +46,10 @@ mod tests {
     #[test]
     fn spaces_and_blank_lines_collapse() {
         assert_eq!(
-            Collapse.apply("\n\n  a  b \u{3000}c \n\n\n\nd\n\n".into()),
+            Collapse.apply(
+                "\n\n  a  b \u{3000}c \n\n\n\nd\n\n".into(),
+                &mut Meta::new()
+            ),
             "a b c\n\nd"
         );
     }

@@ -183,17 +183,31 @@ fn record_text(value: &Value, config: &ExtractConfig) -> String {
 
 fn collect_prose(value: &Value, key: Option<&str>, parts: &mut Vec<String>) {
     match value {
-        Value::String(s) if is_prose(s) => match key.and_then(option_letter) {
-            // Exam options keep their letter: "A. 醛固酮增多症定性".
-            Some(letter) => parts.push(format!("{letter}. {}", s.trim())),
-            None => parts.push(s.trim().to_string()),
+        Value::String(s) => match key.and_then(option_letter) {
+            // Exam options keep their letter, whatever they hold: "A. 醛固酮增多症定性", "B. IgG".
+            Some(letter) if !s.trim().is_empty() => parts.push(format!("{letter}. {}", s.trim())),
+            None if is_prose(s) && !is_label(s, key) => parts.push(s.trim().to_string()),
+            _ => {}
         },
-        Value::Array(items) => items.iter().for_each(|v| collect_prose(v, None, parts)),
+        Value::Array(items) => items.iter().for_each(|v| collect_prose(v, key, parts)),
         Value::Object(map) => map
             .iter()
             .for_each(|(k, v)| collect_prose(v, Some(k), parts)),
         _ => {}
     }
+}
+
+/// A short value under a key that is not a question or answer is a tag or an entity label
+/// (`"surgery": "无"`, `"department": "内科"`), not text.
+fn is_label(s: &str, key: Option<&str>) -> bool {
+    const TEXT_KEYS: &[&str] = &[
+        "question", "answer", "text", "content", "问题", "答案", "解析",
+    ];
+    let textual = key.is_some_and(|k| {
+        let k = k.to_lowercase();
+        TEXT_KEYS.iter().any(|t| k.contains(t))
+    });
+    !textual && s.trim().chars().count() < 5
 }
 
 /// The letter of an exam option key: `A`, `opa` (MedMCQA style), `option_b`.

@@ -51,7 +51,7 @@ impl Stages {
             extract: config.extract.clone(),
             isolation: config.isolation.clone(),
             cleaner: Cleaner::new(&config.clean)?,
-            filter: Filter::new(&config.filter),
+            filter: Filter::new(&config.filter)?,
         })
     }
 
