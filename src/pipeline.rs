@@ -1,9 +1,10 @@
 //! The whole flow on one screen:
 //!   walk → [extract → clean → filter] (parallel per file) → exact dedup (in order)
-//!        → publish docs + BERT text → manifest.
+//!        → near dedup (MinHash LSH) → publish docs + BERT text → manifest.
 //! Each phase reads what the one before wrote under the output folder and is marked done
 //! only when complete, so `--resume` restarts at the first unfinished phase.
 use crate::config::Config;
+use crate::dedup::near::{self, NearDedupStats};
 use crate::ingest::{self, IngestStats};
 use crate::report::manifest::{self, Manifest};
 use crate::run_dir::RunDir;
@@ -47,10 +48,15 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
         )
     })?;
 
+    let near_dedup: NearDedupStats = run.phase("near-dedup", &["work/near_dedup"], || {
+        near::run(config, &work, &pool)
+    })?;
+
     let published: Published = run.phase("publish", &["docs", "bert", "rejects"], || {
         let docs = list_shards(&work.join("ingest"), "docs")?;
+        let decisions = near::decision_shards(&work)?;
         let (stats, _) = shard::publish(
-            read_jsonl_zst(&docs),
+            near::apply(read_jsonl_zst(&docs), read_jsonl_zst(&decisions)),
             &run.root,
             config.output.shard_bytes,
             &config.bert,
@@ -62,6 +68,7 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
     let files = manifest::list_outputs(&run.root)?;
     let summary = Summary {
         ingest,
+        near_dedup,
         publish: published.stats,
         seconds: started.elapsed().as_secs_f64(),
     };
@@ -71,6 +78,7 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
             medcorpus_version: env!("CARGO_PKG_VERSION"),
             config: &serde_json::from_str(&config_json)?,
             ingest: &summary.ingest,
+            near_dedup: &summary.near_dedup,
             publish: &summary.publish,
             bytes_in: summary.ingest.bytes_in,
             bytes_out: files.iter().map(|f| f.bytes).sum(),
@@ -83,7 +91,8 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
 
 /// Every phase's rejects, in phase order, as `rejects/part-*.jsonl.zst`.
 fn publish_rejects(run: &RunDir, config: &Config) -> Result<u64> {
-    let shards = list_shards(&run.work.join("ingest"), "rejects")?;
+    let mut shards = list_shards(&run.work.join("ingest"), "rejects")?;
+    shards.extend(near::reject_shards(&run.work)?);
     let mut out = ShardWriter::new(
         &run.root.join("rejects"),
         "part",
@@ -101,6 +110,7 @@ fn publish_rejects(run: &RunDir, config: &Config) -> Result<u64> {
 
 pub struct Summary {
     pub ingest: IngestStats,
+    pub near_dedup: NearDedupStats,
     pub publish: PublishStats,
     pub seconds: f64,
 }
@@ -124,6 +134,14 @@ impl Summary {
         );
         for (reason, n) in &i.rejected {
             t += &format!("rejected {reason:<18} {n:>7}\n");
+        }
+        let n = &self.near_dedup;
+        if n.dropped_docs + n.trimmed_docs > 0 {
+            t += &format!("rejected near-duplicate  {:>7}\n", n.dropped_docs);
+            t += &format!(
+                "trimmed near-duplicate  {:>8}   ({} chars cut)\n",
+                n.trimmed_docs, n.trimmed_chars
+            );
         }
         for (stage, n) in &i.errors {
             t += &format!("errors in {stage:<17} {n:>7}   (see errors.jsonl)\n");
