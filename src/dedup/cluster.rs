@@ -3,7 +3,8 @@
 //!
 //! The rule, deterministic and independent of thread count: documents are visited longest first
 //! (normalised characters), ties by input order. A unit whose cluster already has a unit in a
-//! visited, kept document is a duplicate. A document whose duplicate units hold at least
+//! visited, kept document is a duplicate. A document whose whole-text signature is such a
+//! duplicate is dropped whole; so is one whose duplicate units hold at least
 //! `drop_share` of its characters is dropped whole, naming the kept document holding most of
 //! them; otherwise its duplicate units are cut out (when trimming is on) and its other
 //! clustered units become the kept copies of their clusters.
@@ -52,11 +53,13 @@ pub struct Unit {
     pub gid: Option<u32>,
 }
 
-/// A document's units, as a range into the unit table.
+/// A document's units, as a range into the unit table, and the signature number of the whole
+/// document when it has more than one unit.
 #[derive(Debug, Clone)]
 pub struct Doc {
     pub units: Range<u32>,
     pub chars: u64,
+    pub whole: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +139,22 @@ pub fn decide(
     let mut decisions = Vec::new();
     for seq in order {
         let doc = &docs[seq as usize];
+        let whole = doc.whole.map(|gid| (uf.find(gid), gid));
+        let whole = whole.filter(|(root, _)| sizes[*root as usize] >= 2);
+        if let Some((root, gid)) = whole {
+            if let Some(&(kept_doc, kept_gid)) = kept_copy.get(&root) {
+                decisions.push(Decision {
+                    seq,
+                    action: Action::Drop,
+                    kept: vec![kept_doc],
+                    duplicate_chars: doc.chars,
+                    chars: doc.chars,
+                    removed: Vec::new(),
+                    example: (gid, kept_gid),
+                });
+                continue;
+            }
+        }
         let mut duplicate_chars = 0u64;
         let mut by_kept: BTreeMap<u32, u64> = BTreeMap::new();
         let mut fresh = Vec::new();
@@ -174,7 +193,7 @@ pub fn decide(
             });
             continue;
         }
-        for (root, gid) in fresh {
+        for (root, gid) in fresh.into_iter().chain(whole) {
             kept_copy.entry(root).or_insert((seq, gid));
         }
         if duplicate_chars > 0 && trim {
@@ -235,14 +254,17 @@ mod tests {
             Doc {
                 units: 0..2,
                 chars: 2000,
+                whole: None,
             },
             Doc {
                 units: 2..5,
                 chars: 3000,
+                whole: None,
             },
             Doc {
                 units: 5..9,
                 chars: 4000,
+                whole: None,
             },
         ];
         let mut uf = UnionFind::new(9);

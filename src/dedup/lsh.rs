@@ -49,6 +49,9 @@ pub struct LshParams {
     pub rows: usize,
     /// Join bucket members only when their estimated Jaccard reaches this.
     pub verify: Option<f64>,
+    /// Pairs with a unit shorter than `.0` characters need estimated Jaccard `.1` (when
+    /// verifying): in short texts one changed word is a different exam question.
+    pub short: (u32, f64),
     pub partitions: usize,
 }
 
@@ -70,8 +73,10 @@ pub struct LshStats {
     pub rejected_pairs: u64,
 }
 
+/// `unit_chars[gid]` is the length of each signed unit.
 pub fn cluster(
     store: &SignatureStore,
+    unit_chars: &[u32],
     params: &LshParams,
     dir: &Path,
     uf: &mut UnionFind,
@@ -100,6 +105,12 @@ pub fn cluster(
                     if let Some(threshold) = params.verify {
                         store.read(unit, &mut left)?;
                         store.read(other, &mut right)?;
+                        let shortest = unit_chars[unit as usize].min(unit_chars[other as usize]);
+                        let threshold = if shortest < params.short.0 {
+                            threshold.max(params.short.1)
+                        } else {
+                            threshold
+                        };
                         if estimated_jaccard(&left, &right) < threshold {
                             stats.rejected_pairs += 1;
                             continue;

@@ -42,7 +42,8 @@ impl<'a> Tokenizer<'a> {
 
     pub fn tokens(&self, text: &str) -> Vec<Token> {
         let mut tokens: Vec<Token> = Vec::new();
-        let mut line_start = true;
+        // Byte offset of the current line while no token has been seen on it.
+        let mut line_begin = Some(0usize);
         let push = |tokens: &mut Vec<Token>, hash, start: usize, chars, heading| {
             tokens.push(Token {
                 hash,
@@ -76,13 +77,13 @@ impl<'a> Tokenizer<'a> {
                         }
                     }
                     if word.contains('\n') || word.contains(PAGE_BREAK) {
-                        line_start = true;
+                        line_begin = Some(offset);
                         continue;
                     }
                     if chars > 0 {
-                        let heading = line_start && is_heading(&text[start..]);
+                        let heading = line_begin.is_some_and(|b| is_heading(&text[b..]));
                         push(&mut tokens, hash, start, chars, heading);
-                        line_start = false;
+                        line_begin = None;
                     }
                 }
             }
@@ -90,14 +91,14 @@ impl<'a> Tokenizer<'a> {
                 for (start, c) in text.char_indices() {
                     if c == '\n' || c == PAGE_BREAK {
                         on_separator(&mut tokens, c);
-                        line_start = true;
+                        line_begin = Some(start + c.len_utf8());
                         continue;
                     }
                     match fold(c) {
                         Some(folded) => {
-                            let heading = line_start && is_heading(&text[start..]);
+                            let heading = line_begin.is_some_and(|b| is_heading(&text[b..]));
                             push(&mut tokens, folded as u64, start, 1, heading);
-                            line_start = false;
+                            line_begin = None;
                         }
                         None => on_separator(&mut tokens, c),
                     }
@@ -259,8 +260,10 @@ mod tests {
 
     #[test]
     fn headings_and_sentence_ends_are_marked() {
-        let tokens = Tokenizer::new(ShingleKind::Char, None).tokens("前言。\n第二章 糖尿病\n正文");
+        let tokens =
+            Tokenizer::new(ShingleKind::Char, None).tokens("前言。\n第二章 糖尿病\n<篇名>正文");
         assert!(tokens[1].sentence_end);
         assert!(tokens[2].heading && !tokens[5].heading);
+        assert!(tokens[8].heading, "a bracketed label heads its line");
     }
 }

@@ -43,6 +43,10 @@ pub struct NearDedupConfig {
     pub unit_chars: usize,
     /// Units with fewer characters are not compared (too little text to judge).
     pub min_unit_chars: usize,
+    /// Units shorter than this need `short_threshold` instead (with `verify`): in an exam
+    /// question of 100 characters, one changed word makes a different question.
+    pub short_unit_chars: usize,
+    pub short_threshold: f64,
     /// A document is dropped whole once this share of its characters is duplicated elsewhere.
     pub drop_share: f64,
     /// Below `drop_share`, cut the duplicated passages out of the document (else keep it whole).
@@ -68,6 +72,8 @@ impl Default for NearDedupConfig {
             verify: true,
             unit_chars: 2000,
             min_unit_chars: 30,
+            short_unit_chars: 300,
+            short_threshold: 0.9,
             drop_share: 0.5,
             trim_partial: true,
             memory_mb: 512,
@@ -84,6 +90,7 @@ impl NearDedupConfig {
         check_range("near_dedup.threshold", self.threshold, 0.1, 1.0)?;
         check_range("near_dedup.unit_chars", self.unit_chars, 200, 10_000_000)?;
         check_range("near_dedup.drop_share", self.drop_share, 0.0, 1.0)?;
+        check_range("near_dedup.short_threshold", self.short_threshold, 0.1, 1.0)?;
         check_range("near_dedup.memory_mb", self.memory_mb, 16, 1 << 30)?;
         if (self.bands == 0) != (self.rows == 0) {
             bail!("keys `near_dedup.bands` and `near_dedup.rows`: set both, or neither to derive them from the threshold");
@@ -195,7 +202,7 @@ pub fn run(config: &Config, work: &Path, pool: &rayon::ThreadPool) -> Result<Nea
     };
 
     let started = Instant::now();
-    let (docs, units, store) = sign_all(settings, &docs_paths, &dir, pool, &mut stats)?;
+    let (docs, units, store, unit_chars) = sign_all(settings, &docs_paths, &dir, pool, &mut stats)?;
     stats.signature_seconds = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
@@ -203,11 +210,15 @@ pub fn run(config: &Config, work: &Path, pool: &rayon::ThreadPool) -> Result<Nea
         bands,
         rows,
         verify: settings.verify.then_some(settings.threshold),
+        short: (
+            settings.short_unit_chars.min(u32::MAX as usize) as u32,
+            settings.short_threshold,
+        ),
         partitions: LshParams::partitions_for(store.len(), bands, settings.memory_mb << 20),
     };
     let len = store.len() as u32;
     let mut uf = UnionFind::new(len);
-    stats.lsh = pool.install(|| lsh::cluster(&store, &params, &dir, &mut uf))?;
+    stats.lsh = pool.install(|| lsh::cluster(&store, &unit_chars, &params, &dir, &mut uf))?;
     let (cluster_stats, sizes) = cluster::cluster_stats(&mut uf, len);
     stats.clusters = cluster_stats;
     let decisions = cluster::decide(
@@ -218,7 +229,7 @@ pub fn run(config: &Config, work: &Path, pool: &rayon::ThreadPool) -> Result<Nea
         settings.drop_share,
         settings.trim_partial,
     );
-    drop((uf, sizes, units));
+    drop((uf, sizes, units, unit_chars));
     stats.clustering_seconds = started.elapsed().as_secs_f64();
 
     write_decisions(config, &docs_paths, &decisions, &store, &dir, &mut stats)?;
@@ -235,7 +246,7 @@ fn sign_all(
     dir: &Path,
     pool: &rayon::ThreadPool,
     stats: &mut NearDedupStats,
-) -> Result<(Vec<Doc>, Vec<Unit>, SignatureStore)> {
+) -> Result<(Vec<Doc>, Vec<Unit>, SignatureStore, Vec<u32>)> {
     let segmenter = match settings.shingle {
         ShingleKind::Word => Some(Segmenter::new(&settings.lexicons)?),
         ShingleKind::Char => None,
@@ -245,21 +256,30 @@ fn sign_all(
     let mut writer = SignatureWriter::new(dir, settings.num_perm)?;
     let mut docs = Vec::new();
     let mut units = Vec::new();
+    let mut unit_chars = Vec::new();
     let mut batch: Vec<Document> = Vec::new();
     let mut batch_bytes = 0;
     let mut text_bytes = 0u64;
     let mut flush = |batch: &mut Vec<Document>| -> Result<()> {
-        let signed: Vec<Vec<(UnitSpan, Option<Vec<u32>>)>> = pool.install(|| {
+        let signed: Vec<Signed> = pool.install(|| {
             batch
                 .par_iter()
                 .map(|doc| sign(&doc.text, settings, &tokenizer, &hasher))
                 .collect()
         });
-        for doc_units in signed {
+        for doc in signed {
             let first = units.len() as u32;
             let mut chars = 0u64;
-            for (span, signature) in doc_units {
+            let doc_chars = doc.units.iter().map(|(span, _)| span.chars).sum::<usize>();
+            let whole = doc.whole.map(|s| writer.push(&s)).transpose()?;
+            if whole.is_some() {
+                unit_chars.push(clamp(doc_chars));
+            }
+            for (span, signature) in doc.units {
                 let gid = signature.map(|s| writer.push(&s)).transpose()?;
+                if gid.is_some() {
+                    unit_chars.push(clamp(span.chars));
+                }
                 chars += span.chars as u64;
                 units.push(Unit {
                     bytes: clamp(span.bytes.start)..clamp(span.bytes.end),
@@ -270,6 +290,7 @@ fn sign_all(
             docs.push(Doc {
                 units: first..units.len() as u32,
                 chars,
+                whole,
             });
         }
         batch.clear();
@@ -291,32 +312,50 @@ fn sign_all(
     stats.text_mb = text_bytes as f64 / 1e6;
     let store = writer.finish()?;
     stats.signed_units = store.len();
-    Ok((docs, units, store))
+    Ok((docs, units, store, unit_chars))
 }
 
 fn clamp(offset: usize) -> u32 {
     offset.min(u32::MAX as usize) as u32
 }
 
-/// A document's units, with a signature for those long enough to compare.
+/// A document's units, with a signature for those long enough to compare, and the signature of
+/// the whole text when there are several.
+struct Signed {
+    units: Vec<(UnitSpan, Option<Vec<u32>>)>,
+    whole: Option<Vec<u32>>,
+}
+
 fn sign(
     text: &str,
     settings: &NearDedupConfig,
     tokenizer: &Tokenizer,
     hasher: &MinHasher,
-) -> Vec<(UnitSpan, Option<Vec<u32>>)> {
+) -> Signed {
     let tokens = tokenizer.tokens(text);
-    units::split(&tokens, text.len(), settings.unit_chars)
-        .into_iter()
-        .map(|span| {
-            let signature = (span.chars >= settings.min_unit_chars).then(|| {
-                let mut signature = Vec::new();
-                hasher.signature(&tokens[span.tokens.clone()], &mut signature);
-                signature
-            });
-            (span, signature)
-        })
-        .collect()
+    let units: Vec<(UnitSpan, Option<Vec<u32>>)> =
+        units::split(&tokens, text.len(), settings.unit_chars)
+            .into_iter()
+            .map(|span| {
+                let signature = (span.chars >= settings.min_unit_chars).then(|| {
+                    let mut signature = Vec::new();
+                    hasher.signature(&tokens[span.tokens.clone()], &mut signature);
+                    signature
+                });
+                (span, signature)
+            })
+            .collect();
+    // MinHash of a union is the element-wise minimum: the whole text costs no extra hashing
+    // (only shingles spanning a unit boundary are missing).
+    let mut signed = units.iter().filter_map(|(_, s)| s.as_ref());
+    let whole = match (units.len(), signed.next()) {
+        (2.., Some(first)) => Some(signed.fold(first.clone(), |mut acc, s| {
+            acc.iter_mut().zip(s).for_each(|(a, b)| *a = (*a).min(*b));
+            acc
+        })),
+        _ => None,
+    };
+    Signed { units, whole }
 }
 
 /// Who a kept document is, for reject details and examples.

@@ -6,9 +6,8 @@
 use super::minhash::{mix, Token};
 use std::ops::Range;
 
-/// A heading starts a new unit once the current one holds this many characters: headings are
-/// reliable chapter boundaries, but back-to-back ones ("第一章" then "第一节") should not each
-/// make a unit of a few characters.
+/// A heading always starts a new unit, except within this many characters of the previous
+/// heading: back-to-back headings ("第一章" then "第一节") should not each make a unit.
 const HEADING_MIN_CHARS: usize = 200;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -28,12 +27,21 @@ pub fn split(tokens: &[Token], text_len: usize, target_chars: usize) -> Vec<Unit
     let per_char = (u32::MAX as u64) / min as u64;
     let mut cuts = vec![0usize];
     let (mut chars, mut rolling, mut pending) = (0usize, 0u64, false);
+    let mut since_heading = usize::MAX;
     for (i, token) in tokens.iter().enumerate() {
-        if i > 0 && ((token.heading && chars >= HEADING_MIN_CHARS) || chars >= max) {
+        if token.heading {
+            if i > 0 && since_heading >= HEADING_MIN_CHARS {
+                cuts.push(i);
+                chars = 0;
+                pending = false;
+            }
+            since_heading = 0;
+        } else if chars >= max {
             cuts.push(i);
             chars = 0;
             pending = false;
         }
+        since_heading = since_heading.saturating_add(token.chars as usize);
         chars += token.chars as usize;
         rolling = (rolling << 1).wrapping_add(mix(token.hash));
         if chars >= min && (rolling >> 32) < per_char.saturating_mul(token.chars as u64) {
