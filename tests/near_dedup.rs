@@ -212,7 +212,7 @@ fn planted_copies_are_removed_and_distinct_documents_kept() {
                 let detail = reject["detail"].as_str().unwrap();
                 let kept_id = detail.split_whitespace().nth(1).unwrap();
                 let similarity = char_jaccard(reject["sample"].as_str().unwrap(), text_of[kept_id]);
-                assert!(similarity > 0.75, "{similarity}: {reject}");
+                assert!(similarity > 0.6, "{similarity}: {reject}");
                 retyped_questions += 1;
             }
             _ => wrong.push(format!("{dropped} (kept {kept})")),

@@ -165,57 +165,67 @@ pub fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// MinHash with `num_perm` multiply-add-shift hash functions (Dietzfelbinger: strongly universal
-/// from 32-bit keys to 32-bit values), so the inner loop is plain integer arithmetic the compiler
-/// vectorises.
+/// One-permutation MinHash with optimal densification (Shrivastava, ICML 2017): each shingle is
+/// hashed once and lands in one of `num_perm` bins, each bin keeps its minimum, and an empty bin
+/// borrows the value of the first non-empty bin on its own fixed probe sequence. Same estimator
+/// as classic MinHash (share of equal positions) at O(1) per shingle instead of O(num_perm).
 pub struct MinHasher {
     ngram: usize,
-    multipliers: Vec<u64>,
-    increments: Vec<u64>,
+    bins: usize,
+    seed: u64,
 }
 
 impl MinHasher {
     pub fn new(num_perm: usize, ngram: usize, seed: u64) -> Self {
-        let mut state = seed;
-        let mut next = || {
-            state = mix(state);
-            state
-        };
-        let multipliers = (0..num_perm).map(|_| next() | 1).collect();
-        let increments = (0..num_perm).map(|_| next()).collect();
         MinHasher {
             ngram: ngram.max(1),
-            multipliers,
-            increments,
+            bins: num_perm.max(1),
+            seed,
         }
     }
 
     pub fn num_perm(&self) -> usize {
-        self.multipliers.len()
+        self.bins
     }
 
     /// The shingle hashes of a run of tokens: each window of `ngram` tokens, or the whole run
     /// when it is shorter than that.
-    pub fn shingles<'t>(&self, tokens: &'t [Token]) -> impl Iterator<Item = u32> + 't {
+    pub fn shingles<'t>(&self, tokens: &'t [Token]) -> impl Iterator<Item = u64> + 't {
         let width = self.ngram.min(tokens.len().max(1));
-        tokens.windows(width).map(|window| {
-            let mut h = 0u64;
+        let seed = self.seed;
+        tokens.windows(width).map(move |window| {
+            let mut h = seed;
             for t in window {
                 h = mix(h ^ t.hash);
             }
-            (h ^ (h >> 32)) as u32
+            h
         })
     }
 
     /// The signature of a run of tokens; all `u32::MAX` when there are none.
     pub fn signature(&self, tokens: &[Token], out: &mut Vec<u32>) {
         out.clear();
-        out.resize(self.num_perm(), u32::MAX);
-        for shingle in self.shingles(tokens) {
-            let x = shingle as u64;
-            for ((slot, a), b) in out.iter_mut().zip(&self.multipliers).zip(&self.increments) {
-                let h = (a.wrapping_mul(x).wrapping_add(*b) >> 32) as u32;
-                *slot = (*slot).min(h);
+        out.resize(self.bins, u32::MAX);
+        let bins = self.bins as u64;
+        for h in self.shingles(tokens) {
+            let bin = ((h >> 32) * bins) >> 32;
+            let slot = &mut out[bin as usize];
+            *slot = (*slot).min(h as u32);
+        }
+        if out.iter().all(|v| *v == u32::MAX) {
+            return;
+        }
+        let filled = out.clone();
+        for (i, slot) in out.iter_mut().enumerate() {
+            let mut attempt = 0u64;
+            while filled[i] == u32::MAX {
+                let probe = mix(self.seed ^ ((i as u64) << 32) ^ attempt);
+                let j = (((probe >> 32) * bins) >> 32) as usize;
+                if filled[j] != u32::MAX {
+                    *slot = filled[j];
+                    break;
+                }
+                attempt += 1;
             }
         }
     }

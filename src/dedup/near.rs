@@ -64,7 +64,7 @@ impl Default for NearDedupConfig {
         NearDedupConfig {
             enabled: true,
             shingle: ShingleKind::Char,
-            ngram: 5,
+            ngram: 4,
             num_perm: 128,
             threshold: 0.7,
             bands: 0,
@@ -73,7 +73,7 @@ impl Default for NearDedupConfig {
             unit_chars: 2000,
             min_unit_chars: 30,
             short_unit_chars: 300,
-            short_threshold: 0.9,
+            short_threshold: 0.95,
             drop_share: 0.5,
             trim_partial: true,
             memory_mb: 512,
