@@ -177,7 +177,7 @@ fn cluster(n: u32) -> Result<()> {
     let written = started.elapsed().as_secs_f64();
     let rss_before = peak_rss_mb();
     let started = Instant::now();
-    let (bands, rows) = lsh::bands_for_threshold(0.7, num_perm);
+    let (bands, rows) = lsh::bands_for_threshold(0.7, num_perm, 0.8);
     let memory_mb: u64 = std::env::var("MEMORY_MB")
         .ok()
         .and_then(|v| v.parse().ok())

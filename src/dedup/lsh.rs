@@ -20,16 +20,23 @@ const MEMORY_BYTES: u64 = 16;
 /// A unit is checked against at most this many earlier members of a bucket.
 const CHECKS_PER_UNIT: usize = 3;
 
-/// Bands × rows minimising the false-positive plus false-negative area of the LSH S-curve
-/// around `threshold` (equal weights), the usual way to derive them from a threshold.
-pub fn bands_for_threshold(threshold: f64, num_perm: usize) -> (usize, usize) {
+/// Bands × rows minimising the weighted false-positive plus false-negative area of the LSH
+/// S-curve around `threshold`, the usual way to derive them from a threshold. With verification
+/// a false positive costs one comparison and a false negative a missed duplicate, so callers
+/// that verify weight false negatives higher.
+pub fn bands_for_threshold(
+    threshold: f64,
+    num_perm: usize,
+    false_negative_weight: f64,
+) -> (usize, usize) {
     let mut best = (1, num_perm, f64::MAX);
     for bands in 1..=num_perm {
         for rows in 1..=num_perm / bands {
             let p = |s: f64| 1.0 - (1.0 - s.powi(rows as i32)).powi(bands as i32);
             let false_positive = integrate(|s| p(s), 0.0, threshold);
             let false_negative = integrate(|s| 1.0 - p(s), threshold, 1.0);
-            let error = false_positive + false_negative;
+            let error = (1.0 - false_negative_weight) * false_positive
+                + false_negative_weight * false_negative;
             if error < best.2 {
                 best = (bands, rows, error);
             }
@@ -187,7 +194,7 @@ mod tests {
 
     #[test]
     fn derived_bands_put_the_s_curve_near_the_threshold() {
-        let (bands, rows) = bands_for_threshold(0.8, 128);
+        let (bands, rows) = bands_for_threshold(0.8, 128, 0.5);
         assert!(bands * rows <= 128);
         let midpoint = (1.0 / bands as f64).powf(1.0 / rows as f64);
         assert!(
