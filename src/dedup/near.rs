@@ -350,12 +350,16 @@ fn sign(
             .collect();
     // MinHash of a union is the element-wise minimum: the whole text costs no extra hashing
     // (only shingles spanning a unit boundary are missing).
-    let mut signed = units.iter().filter_map(|(_, s)| s.as_ref());
-    let whole = match (units.len(), signed.next()) {
-        (2.., Some(first)) => Some(signed.fold(first.clone(), |mut acc, s| {
-            acc.iter_mut().zip(s).for_each(|(a, b)| *a = (*a).min(*b));
-            acc
-        })),
+    let signed: Vec<&Vec<u32>> = units.iter().filter_map(|(_, s)| s.as_ref()).collect();
+    let whole = match signed.split_first() {
+        Some((first, rest)) if !rest.is_empty() => {
+            Some(rest.iter().fold((*first).clone(), |mut acc, s| {
+                acc.iter_mut()
+                    .zip(s.iter())
+                    .for_each(|(a, b)| *a = (*a).min(*b));
+                acc
+            }))
+        }
         _ => None,
     };
     Signed { units, whole }
