@@ -13,10 +13,11 @@ use crate::document::{Document, Reject};
 use crate::segment::Segmenter;
 use crate::shard::writer::{list_shards, read_jsonl_zst, ShardWriter};
 use crate::Config;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -260,17 +261,23 @@ fn sign_all(
     let mut docs = Vec::new();
     let mut units = Vec::new();
     let mut unit_chars = Vec::new();
-    let mut batch: Vec<Document> = Vec::new();
+    let mut batch: Vec<String> = Vec::new();
     let mut batch_bytes = 0;
     let mut text_bytes = 0u64;
-    let mut flush = |batch: &mut Vec<Document>| -> Result<()> {
-        let signed: Vec<Signed> = pool.install(|| {
+    // Lines are parsed in the parallel part too: one thread reading JSON would be the bottleneck.
+    let mut flush = |batch: &mut Vec<String>| -> Result<()> {
+        let signed: Vec<Result<Signed>> = pool.install(|| {
             batch
                 .par_iter()
-                .map(|doc| sign(&doc.text, settings, &tokenizer, &hasher))
+                .map(|line| {
+                    let doc: TextOnly = serde_json::from_str(line)?;
+                    Ok(sign(&doc.text, settings, &tokenizer, &hasher))
+                })
                 .collect()
         });
         for doc in signed {
+            let doc = doc?;
+            text_bytes += doc.text_bytes as u64;
             let first = units.len() as u32;
             let mut chars = 0u64;
             let doc_chars = doc.units.iter().map(|(span, _)| span.chars).sum::<usize>();
@@ -299,14 +306,17 @@ fn sign_all(
         batch.clear();
         Ok(())
     };
-    for doc in read_jsonl_zst::<Document>(docs_paths) {
-        let doc = doc?;
-        batch_bytes += doc.text.len();
-        text_bytes += doc.text.len() as u64;
-        batch.push(doc);
-        if batch.len() >= BATCH_DOCS || batch_bytes >= BATCH_BYTES {
-            flush(&mut batch)?;
-            batch_bytes = 0;
+    for path in docs_paths {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        for line in std::io::BufReader::new(zstd::Decoder::new(file)?).lines() {
+            let line = line.with_context(|| format!("reading {}", path.display()))?;
+            batch_bytes += line.len();
+            batch.push(line);
+            if batch.len() >= BATCH_DOCS || batch_bytes >= BATCH_BYTES {
+                flush(&mut batch)?;
+                batch_bytes = 0;
+            }
         }
     }
     flush(&mut batch)?;
@@ -322,11 +332,18 @@ fn clamp(offset: usize) -> u32 {
     offset.min(u32::MAX as usize) as u32
 }
 
+/// The one field of a document record this phase reads.
+#[derive(Deserialize)]
+struct TextOnly {
+    text: String,
+}
+
 /// A document's units, with a signature for those long enough to compare, and the signature of
 /// the whole text when there are several.
 struct Signed {
     units: Vec<(UnitSpan, Option<Vec<u32>>)>,
     whole: Option<Vec<u32>>,
+    text_bytes: usize,
 }
 
 fn sign(
@@ -362,7 +379,11 @@ fn sign(
         }
         _ => None,
     };
-    Signed { units, whole }
+    Signed {
+        units,
+        whole,
+        text_bytes: text.len(),
+    }
 }
 
 /// Who a kept document is, for reject details and examples.
