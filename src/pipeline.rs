@@ -137,10 +137,10 @@ impl Summary {
         }
         let n = &self.near_dedup;
         if n.dropped_docs + n.trimmed_docs > 0 {
-            t += &format!("rejected near-duplicate  {:>7}\n", n.dropped_docs);
+            t += &format!("rejected {:<18} {:>7}\n", "near-duplicate", n.dropped_docs);
             t += &format!(
-                "trimmed near-duplicate  {:>8}   ({} chars cut)\n",
-                n.trimmed_docs, n.trimmed_chars
+                "trimmed  {:<18} {:>7}   ({} chars cut)\n",
+                "near-duplicate", n.trimmed_docs, n.trimmed_chars
             );
         }
         for (stage, n) in &i.errors {

@@ -39,9 +39,11 @@ pub struct NearDedupConfig {
     pub rows: usize,
     /// Check each LSH candidate pair's estimated Jaccard against `threshold` before joining.
     pub verify: bool,
-    /// Documents are cut into units of about this many characters (letters, digits,
-    /// ideographs), at chapter headings and content-defined sentence ends, so a book can match
-    /// its chapters published elsewhere. Shorter documents are one unit.
+    /// Documents are cut into units at every chapter/section heading, and stretches without
+    /// headings into units of about this many characters (letters, digits, ideographs; at least
+    /// half, at most four times) at content-defined sentence ends, so a book can match its
+    /// chapters published elsewhere. Each document with several units also gets a whole-text
+    /// signature, so copies are found even when their units do not line up.
     pub unit_chars: usize,
     /// Units with fewer characters are not compared (too little text to judge).
     pub min_unit_chars: usize,

@@ -1,8 +1,9 @@
 //! Splits a document into units, the things MinHash compares, so a 300-page book can match its
-//! own chapters published elsewhere. Cuts are content-defined: a chapter heading, or the first
-//! sentence end after a rolling hash of the recent tokens fires, so the same passage is cut at
-//! the same places whatever precedes it, and a chapter on its own lines up with the book's units.
-//! A document shorter than half the target size is a single unit.
+//! own chapters published elsewhere. Cuts are content-defined: every chapter or section heading,
+//! and in a long stretch without headings the first sentence end after a rolling hash of the
+//! recent tokens fires, so the same passage is cut at the same places whatever precedes it and
+//! a chapter on its own lines up with the book's units. Text without headings shorter than half
+//! the target size is a single unit.
 use super::minhash::{mix, Token};
 use std::ops::Range;
 
