@@ -24,6 +24,8 @@ pub struct Config {
     pub tokenize: crate::shard::tokenize::TokenizeConfig,
     #[serde(default)]
     pub mlm: crate::shard::mlm::MlmConfig,
+    #[serde(default)]
+    pub near_dedup: crate::dedup::near::NearDedupConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,6 +93,7 @@ impl Config {
         self.bert.validate()?;
         self.tokenize.validate()?;
         self.mlm.validate()?;
+        self.near_dedup.validate()?;
         Ok(())
     }
 }

@@ -1,12 +1,13 @@
 //! The whole flow on one screen:
 //!   walk → extract (extract → clean → filter, parallel per file, saved per chunk)
-//!        → exact dedup (in input order)
+//!        → exact dedup (in input order) → near dedup (MinHash LSH)
 //!        → publish docs + BERT text + Megatron tokens and whole-word masks → manifest and report.
 //! Each phase reads what the one before wrote under the output folder and is marked done
 //! only when complete, so `--resume` restarts at the first unfinished phase (and inside
 //! `extract`, at the first unsaved chunk). The local executor runs every phase here; the Slurm
 //! executor (executor/slurm.rs) runs `extract` as an array of tasks and `finish` after them.
 use crate::config::Config;
+use crate::dedup::near::{self, NearDedupStats};
 use crate::document::Failure;
 use crate::ingest::batches;
 use crate::ingest::collect::Collector;
@@ -124,13 +125,19 @@ pub fn finish(
         collector.finish(inputs.len() as u64, inputs.iter().map(|i| i.size).sum())
     })?;
 
+    let near_dedup: NearDedupStats = run.phase("near-dedup", &["work/near_dedup"], || {
+        near::run(config, &work, pool)
+    })?;
+
     let (publish, reject_samples): (PublishStats, Samples) = run.phase(
         "publish",
         &["docs", "bert", "megatron", "wwm", "mlm", "rejects"],
         || {
             let docs = list_shards(&work.join("ingest"), "docs")?;
             let encoder = shard::prepare::Encoder::from_config(&config.tokenize, &run.root)?;
-            let ordered = shard::ordered_documents(&docs, &work, &config.bert)?;
+            let decisions = near::decision_shards(&work)?;
+            let kept = near::apply(read_jsonl_zst(&docs), read_jsonl_zst(&decisions));
+            let ordered = shard::ordered_documents(kept, &docs, &work, &config.bert)?;
             let options = shard::PublishOptions {
                 docs_shard_bytes: config.output.shard_bytes,
                 bert: &config.bert,
@@ -142,11 +149,16 @@ pub fn finish(
             Ok((stats, publish_rejects(run, config)?))
         },
     )?;
-    let phases = BTreeMap::new();
+    let mut phases = BTreeMap::new();
+    phases.insert(
+        "near-duplicates".to_string(),
+        serde_json::to_value(&near_dedup)?,
+    );
 
     let seconds = run.seconds();
     let summary = Summary {
         ingest,
+        near_dedup,
         publish,
         seconds: seconds.values().sum(),
     };
@@ -157,6 +169,7 @@ pub fn finish(
             medcorpus_version: env!("CARGO_PKG_VERSION"),
             config: &serde_json::to_value(config)?,
             ingest: &summary.ingest,
+            near_dedup: &summary.near_dedup,
             publish: &summary.publish,
             bytes_in: summary.ingest.bytes_in,
             bytes_out: files.iter().map(|f| f.bytes).sum(),
@@ -204,7 +217,8 @@ const SAMPLES_PER_REASON: usize = 3;
 
 /// Every phase's rejects, in phase order, as `rejects/part-*.jsonl.zst`.
 fn publish_rejects(run: &RunDir, config: &Config) -> Result<Samples> {
-    let shards = list_shards(&run.work.join("ingest"), "rejects")?;
+    let mut shards = list_shards(&run.work.join("ingest"), "rejects")?;
+    shards.extend(near::reject_shards(&run.work)?);
     let mut out = ShardWriter::new(
         &run.root.join("rejects"),
         "part",
@@ -227,6 +241,7 @@ fn publish_rejects(run: &RunDir, config: &Config) -> Result<Samples> {
 #[derive(Serialize, Deserialize)]
 pub struct Summary {
     pub ingest: IngestStats,
+    pub near_dedup: NearDedupStats,
     pub publish: PublishStats,
     pub seconds: f64,
 }
@@ -258,6 +273,14 @@ impl Summary {
         }
         for (reason, n) in &i.rejected {
             t += &format!("rejected {reason:<18} {n:>7}\n");
+        }
+        let n = &self.near_dedup;
+        if n.dropped_docs + n.trimmed_docs > 0 {
+            t += &format!("rejected {:<18} {:>7}\n", "near-duplicate", n.dropped_docs);
+            t += &format!(
+                "trimmed  {:<18} {:>7}   ({} chars cut)\n",
+                "near-duplicate", n.trimmed_docs, n.trimmed_chars
+            );
         }
         for (stage, n) in &i.errors {
             t += &format!("errors in {stage:<17} {n:>7}   (see errors.jsonl)\n");

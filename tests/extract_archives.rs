@@ -117,7 +117,10 @@ fn rar5_members_are_all_accounted_for() {
     let run = Run::new();
     run.write("数据.rar", &rar);
     run.write("备份.zip", &zip_of(&[("备份/数据.rar", &rar)]));
-    assert_ok(&run.run("[dedup]\ndocuments = false\nparagraph_min_chars = 0\n", &[]));
+    assert_ok(&run.run(
+        "[dedup]\ndocuments = false\nparagraph_min_chars = 0\n[near_dedup]\nenabled = false\n",
+        &[],
+    ));
     let (docs, rejects, errors) = (run.docs(), run.rejects(), run.errors());
     for prefix in ["数据.rar!/", "备份.zip!/备份/数据.rar!/"] {
         let mut members = sources(&docs);
@@ -260,7 +263,10 @@ fn tar_and_compressed_streams() {
     );
     run.write("内经知要.txt.bz2", &bzip2(&book));
     // Exact dedup would keep one copy of each book: turn it off to see every container read.
-    assert_ok(&run.run("[dedup]\ndocuments = false\nparagraph_min_chars = 0\n", &[]));
+    assert_ok(&run.run(
+        "[dedup]\ndocuments = false\nparagraph_min_chars = 0\n[near_dedup]\nenabled = false\n",
+        &[],
+    ));
     let docs = run.docs();
     for container in [
         "plain.tar",
@@ -364,7 +370,7 @@ fn total_bytes_and_entry_limits_keep_what_was_read_before() {
     let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &book[..])).collect();
     let archive = zip_of(&entries);
     let limits = format!(
-        "[dedup]\ndocuments = false\nparagraph_min_chars = 0\n[extract.archive]\nmax_total_bytes = {}\n",
+        "[dedup]\ndocuments = false\nparagraph_min_chars = 0\n[near_dedup]\nenabled = false\n[extract.archive]\nmax_total_bytes = {}\n",
         book.len() * 5 + 10
     );
     let run = Run::new();
@@ -382,7 +388,7 @@ fn total_bytes_and_entry_limits_keep_what_was_read_before() {
     let run = Run::new();
     run.write("copies.zip", &archive);
     let limits =
-        "[dedup]\ndocuments = false\nparagraph_min_chars = 0\n[extract.archive]\nmax_entries = 3\n";
+        "[dedup]\ndocuments = false\nparagraph_min_chars = 0\n[near_dedup]\nenabled = false\n[extract.archive]\nmax_entries = 3\n";
     assert_ok(&run.run(limits, &[]));
     assert_eq!(run.docs().len(), 3);
     assert_eq!(sources(&errors_naming(&run, "max_entries (3)")).len(), 1);

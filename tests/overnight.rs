@@ -82,9 +82,10 @@ fn hostile_files_cost_only_themselves() {
             .collect::<Vec<_>>(),
     );
     run.write("nul-filled.txt", &vec![0u8; 200_000]);
-    // A 100 MB single line of real Chinese text (the book, newlines removed, repeated).
+    // A 100 MB single line of real Chinese text (another book, newlines removed, repeated).
+    let other = shared("corpus/text/books/TCM-Ancient-Books/013-本草纲目.txt");
     let book = encoding_rs::GB18030
-        .decode(&std::fs::read(&good).unwrap())
+        .decode(&std::fs::read(other).unwrap())
         .0
         .replace(['\n', '\r'], "");
     let line: String = book.repeat(100_000_000 / book.len() + 1);

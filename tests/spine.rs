@@ -99,7 +99,7 @@ fn bom_big5_and_utf16_copies_of_real_files_decode() {
         &[b"\xff\xfe".as_slice(), &utf16].concat(),
     );
     assert_ok(&run.run(
-        "[dedup]\ndocuments = false\nparagraph_min_chars = 0\n[filter]\nmin_cjk_ratio = 0.0\n[clean]\ntraditional_to_simplified = true\n",
+        "[dedup]\ndocuments = false\nparagraph_min_chars = 0\n[near_dedup]\nenabled = false\n[filter]\nmin_cjk_ratio = 0.0\n[clean]\ntraditional_to_simplified = true\n",
         &[],
     ));
     let docs = run.docs();

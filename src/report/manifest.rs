@@ -1,5 +1,6 @@
 //! `manifest.json`: version, resolved config, counts per stage and reason, bytes, and every
 //! output file with its size and sha256.
+use crate::dedup::near::NearDedupStats;
 use crate::ingest::IngestStats;
 use crate::run_dir::write_atomic;
 use crate::shard::stats::ShardCounts;
@@ -24,6 +25,7 @@ pub struct Manifest<'a> {
     pub medcorpus_version: &'static str,
     pub config: &'a serde_json::Value,
     pub ingest: &'a IngestStats,
+    pub near_dedup: &'a NearDedupStats,
     pub publish: &'a PublishStats,
     pub bytes_in: u64,
     pub bytes_out: u64,

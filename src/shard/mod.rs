@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use stats::{PerShard, ShardCounts, TokenStats};
 use std::path::{Path, PathBuf};
-use writer::{read_jsonl_zst, ShardWriter};
+use writer::ShardWriter;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -112,11 +112,11 @@ impl PublishStats {
 
 /// The documents to publish: as ingest wrote them, or shuffled (`bert.shuffle`).
 pub fn ordered_documents<'a>(
-    ingest_shards: &'a [PathBuf],
+    docs: impl Iterator<Item = Result<Document>> + 'a,
+    ingest_shards: &[PathBuf],
     work: &Path,
     config: &BertConfig,
 ) -> Result<Box<dyn Iterator<Item = Result<Document>> + 'a>> {
-    let docs = read_jsonl_zst::<Document>(ingest_shards);
     if !config.shuffle {
         return Ok(Box::new(docs));
     }

@@ -1,6 +1,7 @@
 //! Test helpers: run the real binary on a pipeline written into a temporary folder, and read
 //! back the output contract.
 #![allow(dead_code)]
+pub mod planted;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
