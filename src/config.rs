@@ -18,6 +18,8 @@ pub struct Config {
     pub dedup: crate::dedup::DedupConfig,
     #[serde(default)]
     pub bert: crate::shard::BertConfig,
+    #[serde(default)]
+    pub vocab: crate::vocab::VocabConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,6 +84,7 @@ impl Config {
         self.filter.validate()?;
         self.dedup.validate()?;
         self.bert.validate()?;
+        self.vocab.validate()?;
         Ok(())
     }
 }

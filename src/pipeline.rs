@@ -1,6 +1,6 @@
 //! The whole flow on one screen:
 //!   walk → [extract → clean → filter] (parallel per file) → exact dedup (in order)
-//!        → publish docs + BERT text → manifest.
+//!        → publish docs + BERT text → vocabulary → manifest.
 //! Each phase reads what the one before wrote under the output folder and is marked done
 //! only when complete, so `--resume` restarts at the first unfinished phase.
 use crate::config::Config;
@@ -9,6 +9,7 @@ use crate::report::manifest::{self, Manifest};
 use crate::run_dir::RunDir;
 use crate::shard::writer::{list_shards, read_jsonl_zst, ShardWriter};
 use crate::shard::{self, PublishStats};
+use crate::vocab::{self, VocabMode, VocabReport};
 use crate::walk;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -59,10 +60,24 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
         Ok(Published { stats, rejects })
     })?;
 
+    let vocab: Option<VocabReport> = match config.vocab.mode {
+        VocabMode::Off => None,
+        _ => Some(run.phase("vocab", &["vocab"], || {
+            vocab::run_phase(
+                &config.vocab,
+                &config.bert,
+                &work.join("ingest"),
+                &run.root,
+                &pool,
+            )
+        })?),
+    };
+
     let files = manifest::list_outputs(&run.root)?;
     let summary = Summary {
         ingest,
         publish: published.stats,
+        vocab,
         seconds: started.elapsed().as_secs_f64(),
     };
     manifest::write(
@@ -72,6 +87,7 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
             config: &serde_json::from_str(&config_json)?,
             ingest: &summary.ingest,
             publish: &summary.publish,
+            vocab: summary.vocab.as_ref(),
             bytes_in: summary.ingest.bytes_in,
             bytes_out: files.iter().map(|f| f.bytes).sum(),
             seconds: summary.seconds,
@@ -102,6 +118,7 @@ fn publish_rejects(run: &RunDir, config: &Config) -> Result<u64> {
 pub struct Summary {
     pub ingest: IngestStats,
     pub publish: PublishStats,
+    pub vocab: Option<VocabReport>,
     pub seconds: f64,
 }
 
@@ -127,6 +144,16 @@ impl Summary {
         }
         for (stage, n) in &i.errors {
             t += &format!("errors in {stage:<17} {n:>7}   (see errors.jsonl)\n");
+        }
+        if let Some(v) = &self.vocab {
+            t += &format!("vocabulary {:?}     {:>10} tokens", v.mode, v.size);
+            if let Some(h) = &v.held_out {
+                t += &format!("   held-out [UNK] rate {:.4}%", h.ours.unk_rate * 100.0);
+                if let Some(b) = &h.baseline {
+                    t += &format!(" (base {:.4}%)", b.unk_rate * 100.0);
+                }
+            }
+            t += "\n";
         }
         t
     }

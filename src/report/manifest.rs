@@ -21,6 +21,8 @@ pub struct Manifest<'a> {
     pub config: &'a serde_json::Value,
     pub ingest: &'a IngestStats,
     pub publish: &'a PublishStats,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vocab: Option<&'a crate::vocab::VocabReport>,
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub seconds: f64,
@@ -30,7 +32,7 @@ pub struct Manifest<'a> {
 /// Every file under the output folder except intermediates, in path order.
 pub fn list_outputs(root: &Path) -> Result<Vec<OutputFile>> {
     let mut files = Vec::new();
-    for top in ["docs", "bert", "rejects", "errors.jsonl"] {
+    for top in ["docs", "bert", "vocab", "rejects", "errors.jsonl"] {
         collect(root, &root.join(top), &mut files)?;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));

@@ -1,0 +1,231 @@
+//! Word counts of a corpus of any size, in one parallel pass with bounded memory: texts are read
+//! in batches, each line is normalised and pre-tokenised exactly as the BERT tokenizer will do
+//! (so the counts are what WordPiece sees), and the counts of all batches are merged. Training
+//! and extension then work from the counts alone; no corpus text is kept.
+use crate::segment::Segmenter;
+use ahash::AHashMap;
+use anyhow::Result;
+use compact_str::CompactString;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use tokenizers::normalizers::bert::BertNormalizer;
+use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::{
+    NormalizedString, Normalizer, OffsetReferential, OffsetType, PreTokenizedString, PreTokenizer,
+};
+
+/// Texts are handed to the workers in batches of about this many bytes.
+const BATCH_BYTES: usize = 32 << 20;
+/// WordPiece turns longer words into one [UNK]: they teach the vocabulary nothing.
+pub const MAX_WORD_CHARS: usize = 100;
+
+pub type Counts = AHashMap<CompactString, u64>;
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct CountStats {
+    pub documents: u64,
+    pub bytes: u64,
+    /// Word occurrences after BERT pre-tokenisation (a Chinese character is a word).
+    pub words: u64,
+    pub distinct_words: u64,
+    /// Words longer than WordPiece's 100-character limit, left out.
+    pub overlong_words: u64,
+    /// Memory bound reached: words seen at most this often were dropped (0 = exact counts).
+    pub pruned_below: u64,
+    /// Multi-character jieba words counted for the whole-word option.
+    pub jieba_words: u64,
+}
+
+pub struct WordCounts {
+    pub words: Counts,
+    /// Multi-character, all-CJK jieba words (empty unless a segmenter was given).
+    pub words_jieba: Counts,
+    pub stats: CountStats,
+}
+
+/// The normaliser and pre-tokeniser of the exported tokenizer.
+pub struct Counter {
+    normalizer: BertNormalizer,
+    max_distinct: usize,
+}
+
+#[derive(Default)]
+struct Tally {
+    words: Counts,
+    jieba: Counts,
+    occurrences: u64,
+    overlong: u64,
+    jieba_occurrences: u64,
+}
+
+impl Tally {
+    /// Merges the smaller tally into the larger one.
+    fn merge(self, other: Tally) -> Tally {
+        let (mut big, small) = if self.words.len() >= other.words.len() {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        merge_counts(&mut big.words, small.words);
+        merge_counts(&mut big.jieba, small.jieba);
+        big.occurrences += small.occurrences;
+        big.overlong += small.overlong;
+        big.jieba_occurrences += small.jieba_occurrences;
+        big
+    }
+}
+
+fn merge_counts(into: &mut Counts, from: Counts) {
+    for (word, n) in from {
+        *into.entry(word).or_default() += n;
+    }
+}
+
+/// Keeps at most half of `max` words by dropping the rarest; returns the count at or below
+/// which words were dropped.
+fn prune(counts: &mut Counts, max: usize, mut below: u64) -> u64 {
+    if counts.len() <= max {
+        return below;
+    }
+    below = below.max(1);
+    loop {
+        counts.retain(|_, n| *n > below);
+        if counts.len() <= max / 2 {
+            return below;
+        }
+        below *= 2;
+    }
+}
+
+impl Counter {
+    pub fn new(lowercase: bool, max_distinct: usize) -> Counter {
+        Counter {
+            normalizer: BertNormalizer::new(true, true, None, lowercase),
+            max_distinct,
+        }
+    }
+
+    /// The words BERT's normaliser and pre-tokeniser make of one line.
+    pub fn words(&self, line: &str, mut each: impl FnMut(&str)) -> Result<()> {
+        let mut normalized = NormalizedString::from(line);
+        self.normalizer
+            .normalize(&mut normalized)
+            .map_err(|e| anyhow::anyhow!("normaliser: {e}"))?;
+        let mut pre = PreTokenizedString::from(normalized);
+        BertPreTokenizer
+            .pre_tokenize(&mut pre)
+            .map_err(|e| anyhow::anyhow!("pre-tokeniser: {e}"))?;
+        for (word, _, _) in pre.get_splits(OffsetReferential::Original, OffsetType::Byte) {
+            each(word);
+        }
+        Ok(())
+    }
+
+    fn count_line(&self, tally: &mut Tally, line: &str, segmenter: Option<&Segmenter>) {
+        // A line the normaliser rejects cannot occur: it works on any UTF-8. Skip it if it does.
+        let _ = self.words(line, |word| {
+            if word.chars().count() > MAX_WORD_CHARS {
+                tally.overlong += 1;
+            } else {
+                tally.occurrences += 1;
+                *tally.words.entry(CompactString::from(word)).or_default() += 1;
+            }
+        });
+        if let Some(segmenter) = segmenter {
+            for word in segmenter.cut(line) {
+                if crate::vocab::words::is_whole_word_candidate(word) {
+                    tally.jieba_occurrences += 1;
+                    *tally.jieba.entry(CompactString::from(word)).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    /// Counts the words of `texts` on `pool`'s threads while this thread reads the next batch.
+    pub fn count(
+        &self,
+        texts: impl Iterator<Item = Result<String>>,
+        segmenter: Option<&Segmenter>,
+        pool: &rayon::ThreadPool,
+    ) -> Result<WordCounts> {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<String>>(1);
+        std::thread::scope(|scope| {
+            let worker = scope.spawn(move || {
+                let mut total = Tally::default();
+                let mut pruned_below = 0;
+                let mut pruned_jieba_below = 0;
+                for batch in receive {
+                    let tally = pool.install(|| {
+                        batch
+                            .par_iter()
+                            .flat_map_iter(|text| text.split('\n'))
+                            .fold(Tally::default, |mut tally, line| {
+                                self.count_line(&mut tally, line, segmenter);
+                                tally
+                            })
+                            .reduce(Tally::default, Tally::merge)
+                    });
+                    total = total.merge(tally);
+                    pruned_below = prune(&mut total.words, self.max_distinct, pruned_below);
+                    pruned_jieba_below =
+                        prune(&mut total.jieba, self.max_distinct, pruned_jieba_below);
+                }
+                (total, pruned_below.max(pruned_jieba_below))
+            });
+            let mut stats = CountStats::default();
+            let mut batch = Vec::new();
+            let mut batch_bytes = 0;
+            let mut read_error = None;
+            for text in texts {
+                let text = match text {
+                    Ok(text) => text,
+                    Err(e) => {
+                        read_error = Some(e);
+                        break;
+                    }
+                };
+                stats.documents += 1;
+                stats.bytes += text.len() as u64;
+                batch_bytes += text.len();
+                batch.push(text);
+                if batch_bytes >= BATCH_BYTES {
+                    if send.send(std::mem::take(&mut batch)).is_err() {
+                        break;
+                    }
+                    batch_bytes = 0;
+                }
+            }
+            if !batch.is_empty() {
+                let _ = send.send(batch);
+            }
+            drop(send);
+            let (total, pruned_below) = worker.join().map_err(|p| {
+                anyhow::anyhow!("counting failed: {}", crate::cli::panic_message(&*p))
+            })?;
+            if let Some(e) = read_error {
+                return Err(e);
+            }
+            stats.words = total.occurrences;
+            stats.distinct_words = total.words.len() as u64;
+            stats.overlong_words = total.overlong;
+            stats.pruned_below = pruned_below;
+            stats.jieba_words = total.jieba_occurrences;
+            Ok(WordCounts {
+                words: total.words,
+                words_jieba: total.jieba,
+                stats,
+            })
+        })
+    }
+}
+
+/// Occurrences of each character, from word counts.
+pub fn character_counts(words: &Counts) -> AHashMap<char, u64> {
+    let mut chars = AHashMap::new();
+    for (word, n) in words {
+        for c in word.chars() {
+            *chars.entry(c).or_default() += n;
+        }
+    }
+    chars
+}
