@@ -32,7 +32,7 @@ pub fn train(
         .build();
     let mut bpe = BPE::default();
     trainer
-        .do_train(counts, &mut bpe)
+        .do_train(&in_fixed_order(counts), &mut bpe)
         .map_err(|e| anyhow!("WordPiece training failed: {e}"))?;
     let mut vocab: Vec<(String, u32)> = bpe.get_vocab().into_iter().collect();
     vocab.sort_by_key(|(_, id)| *id);
@@ -50,6 +50,46 @@ pub fn continuation_characters(tokens: &[String]) -> Vec<String> {
         })
         .cloned()
         .collect()
+}
+
+/// `trained` cut to make room for the `pieces` it lacks, which are then appended: `target`
+/// tokens in all (or the characters alone, if more). A trained vocabulary cut after any merge
+/// is still complete, as each merge only uses tokens before it.
+pub fn with_pieces(mut trained: Vec<String>, pieces: &[String], target: usize) -> Vec<String> {
+    let wanted: ahash::AHashSet<&str> = pieces.iter().map(String::as_str).collect();
+    let alphabet = trained
+        .iter()
+        .take_while(|t| {
+            SPECIAL_TOKENS.contains(&t.as_str())
+                || t.strip_prefix(CONTINUATION).unwrap_or(t).chars().count() == 1
+        })
+        .count();
+    let (mut kept, mut present) = (0, 0);
+    for token in &trained {
+        let now_present = present + usize::from(wanted.contains(token.as_str()));
+        if kept >= alphabet && kept + 1 + wanted.len() - now_present > target {
+            break;
+        }
+        present = now_present;
+        kept += 1;
+    }
+    trained.truncate(kept);
+    super::words::append_new(&mut trained, pieces);
+    trained
+}
+
+/// The trainer numbers subwords in the order it meets words, and breaks ties between equally
+/// frequent pairs by those numbers: a map filled in sorted order with fixed hash seeds makes
+/// that order, and so the vocabulary, the same in every run.
+fn in_fixed_order(counts: &Counts) -> Counts {
+    let mut words: Vec<_> = counts.iter().collect();
+    words.sort_unstable();
+    let mut fixed = Counts::with_capacity_and_hasher(
+        words.len(),
+        ahash::RandomState::with_seeds(0x6d65, 0x6463, 0x6f72, 0x7075),
+    );
+    fixed.extend(words.into_iter().map(|(w, n)| (w.clone(), *n)));
+    fixed
 }
 
 /// The one-character tokens of a vocabulary (not `##` pieces, not special tokens).
