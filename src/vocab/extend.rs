@@ -76,8 +76,9 @@ pub fn missing_characters(
     Ok(most_frequent(missing, min_frequency))
 }
 
-/// Subwords of a vocabulary trained on the counts (the base's size, its characters kept) that
-/// the base lacks, in the order the trainer made them (most frequent merges first).
+/// Subwords the base lacks, most used first: the words are tokenised with a vocabulary trained
+/// on the counts (the base's size, its characters kept), and each new subword is ranked by how
+/// often that tokenisation uses it.
 pub fn missing_subwords(
     base: &[String],
     counts: &Counts,
@@ -94,12 +95,26 @@ pub fn missing_subwords(
         min_frequency,
         super::train::single_characters(base),
     )?;
-    Ok(trained
-        .into_iter()
-        .filter(|t| is_subword(t))
-        .filter(|t| !known.contains(t.as_str()))
-        .take(limit)
-        .collect())
+    let model = wordpiece(&trained)?;
+    let used = counts
+        .par_iter()
+        .fold(AHashMap::<String, u64>::new, |mut used, (word, n)| {
+            for piece in model.tokenize(word).unwrap_or_default() {
+                if is_subword(&piece.value) && !known.contains(piece.value.as_str()) {
+                    *used.entry(piece.value).or_default() += n;
+                }
+            }
+            used
+        })
+        .reduce(AHashMap::new, |mut a, b| {
+            for (piece, n) in b {
+                *a.entry(piece).or_default() += n;
+            }
+            a
+        });
+    let mut ranked = most_frequent(used, min_frequency);
+    ranked.truncate(limit);
+    Ok(ranked)
 }
 
 /// More than one character, `##` aside: single characters are ranked by `missing_characters`.
@@ -117,10 +132,10 @@ fn most_frequent(counts: AHashMap<String, u64>, min_frequency: u64) -> Vec<Strin
     ranked.into_iter().map(|(t, _)| t).collect()
 }
 
-/// The base vocabulary's WordPiece model, to see which words it makes [UNK].
-fn wordpiece(base: &[String]) -> Result<WordPiece> {
-    let mut vocab = AHashMap::with_capacity(base.len());
-    for (id, token) in base.iter().enumerate() {
+/// A WordPiece model of `tokens`, to tokenise counted words.
+fn wordpiece(tokens: &[String]) -> Result<WordPiece> {
+    let mut vocab = AHashMap::with_capacity(tokens.len());
+    for (id, token) in tokens.iter().enumerate() {
         vocab.entry(token.clone()).or_insert(id as u32);
     }
     WordPiece::builder()
@@ -129,7 +144,7 @@ fn wordpiece(base: &[String]) -> Result<WordPiece> {
         .continuing_subword_prefix(CONTINUATION.into())
         .max_input_chars_per_word(super::counting::MAX_WORD_CHARS)
         .build()
-        .map_err(|e| anyhow!("bad base vocabulary: {e}"))
+        .map_err(|e| anyhow!("bad vocabulary: {e}"))
 }
 
 #[cfg(test)]
