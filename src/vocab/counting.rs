@@ -54,6 +54,8 @@ struct Tally {
     words: Counts,
     /// Chinese characters, counted apart (cheaper than a string key); each is a word.
     chinese: AHashMap<char, u64>,
+    /// The text between Chinese characters, counted raw and normalised once per batch.
+    segments: Counts,
     jieba: Counts,
     occurrences: u64,
     overlong: u64,
@@ -72,6 +74,7 @@ impl Tally {
         for (c, n) in small.chinese {
             *big.chinese.entry(c).or_default() += n;
         }
+        merge_counts(&mut big.segments, small.segments);
         merge_counts(&mut big.jieba, small.jieba);
         big.occurrences += small.occurrences;
         big.overlong += small.overlong;
@@ -129,17 +132,18 @@ impl Counter {
     fn count_line(&self, tally: &mut Tally, line: &str, segmenter: Option<&Segmenter>) {
         // Most of a Chinese text is unified ideographs, which the normaliser leaves unchanged
         // and isolates: each is a word by itself, so only the text between them needs the
-        // (much slower) normaliser. Same words as normalising the whole line.
+        // (much slower) normaliser, and that text repeats (，。、 numbers, units), so each
+        // distinct piece is normalised once. Same words as normalising the whole line.
         let mut rest = 0;
         for (at, c) in line.char_indices() {
             if is_plain_chinese(c) {
-                self.count_words(tally, &line[rest..at]);
+                add_segment(tally, &line[rest..at]);
                 tally.occurrences += 1;
                 *tally.chinese.entry(c).or_default() += 1;
                 rest = at + c.len_utf8();
             }
         }
-        self.count_words(tally, &line[rest..]);
+        add_segment(tally, &line[rest..]);
         if let Some(segmenter) = segmenter {
             for word in segmenter.cut(line) {
                 if crate::vocab::words::is_whole_word_candidate(word) {
@@ -150,19 +154,30 @@ impl Counter {
         }
     }
 
-    fn count_words(&self, tally: &mut Tally, text: &str) {
-        if text.is_empty() {
-            return;
-        }
+    /// Adds the words of `text`, seen `n` times.
+    fn count_words(&self, tally: &mut Tally, text: &str, n: u64) {
         // The normaliser works on any UTF-8: an error cannot come from the text. Skip if it does.
         let _ = self.words(text, |word| {
             if word.chars().count() > MAX_WORD_CHARS {
-                tally.overlong += 1;
+                tally.overlong += n;
             } else {
-                tally.occurrences += 1;
-                *tally.words.entry(CompactString::from(word)).or_default() += 1;
+                tally.occurrences += n;
+                *tally.words.entry(CompactString::from(word)).or_default() += n;
             }
         });
+    }
+
+    /// Turns a batch's raw segments into words.
+    fn expand_segments(&self, tally: &mut Tally) {
+        let segments = std::mem::take(&mut tally.segments);
+        let words = segments
+            .par_iter()
+            .fold(Tally::default, |mut words, (segment, n)| {
+                self.count_words(&mut words, segment, *n);
+                words
+            })
+            .reduce(Tally::default, Tally::merge);
+        *tally = std::mem::take(tally).merge(words);
     }
 
     /// Counts the words of `texts` on `pool`'s threads while this thread reads the next batch.
@@ -180,14 +195,16 @@ impl Counter {
                 let mut pruned_jieba_below = 0;
                 for batch in receive {
                     let tally = pool.install(|| {
-                        batch
+                        let mut tally = batch
                             .par_iter()
                             .flat_map_iter(|text| text.split('\n'))
                             .fold(Tally::default, |mut tally, line| {
                                 self.count_line(&mut tally, line, segmenter);
                                 tally
                             })
-                            .reduce(Tally::default, Tally::merge)
+                            .reduce(Tally::default, Tally::merge);
+                        self.expand_segments(&mut tally);
+                        tally
                     });
                     total = total.merge(tally);
                     pruned_below = prune(&mut total.words, self.max_distinct, pruned_below);
@@ -247,6 +264,15 @@ impl Counter {
                 stats,
             })
         })
+    }
+}
+
+fn add_segment(tally: &mut Tally, segment: &str) {
+    if !segment.is_empty() {
+        *tally
+            .segments
+            .entry(CompactString::from(segment))
+            .or_default() += 1;
     }
 }
 
