@@ -243,10 +243,13 @@ fn read_lossy(path: &Path) -> Result<String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// One row of the table: how a figure is shown.
+type Cell = Box<dyn Fn(&Figures) -> String>;
+
 /// The side-by-side table `medcorpus vocab eval` prints.
 pub fn table(c: &Comparison, ours_name: &str, baseline_name: &str) -> String {
     let pct = |x: f64| format!("{:.4}%", x * 100.0);
-    let rows: Vec<(&str, Box<dyn Fn(&Figures) -> String>)> = vec![
+    let rows: Vec<(&str, Cell)> = vec![
         ("tokens", Box::new(|f| f.tokens.to_string())),
         ("[UNK] tokens", Box::new(|f| f.unk_tokens.to_string())),
         ("[UNK] rate", Box::new(move |f| pct(f.unk_rate))),
@@ -273,7 +276,7 @@ pub fn table(c: &Comparison, ours_name: &str, baseline_name: &str) -> String {
     let mut out = format!("{} lines, {} characters\n", c.lines, c.ours.chars);
     out += &format!("{:<24} {:>22} {:>22}\n", "", ours_name, baseline_name);
     for (name, cell) in &rows {
-        let theirs = c.baseline.as_ref().map(|b| cell(b)).unwrap_or_default();
+        let theirs = c.baseline.as_ref().map(cell).unwrap_or_default();
         out += &format!("{name:<24} {:>22} {theirs:>22}\n", cell(&c.ours));
     }
     let top = |f: &Figures| {

@@ -59,7 +59,8 @@ pub struct VocabConfig {
     pub lowercase: bool,
     /// Whole words (WoBERT-style): this many frequent multi-character jieba words; 0 = none.
     pub words: usize,
-    /// Extra jieba dictionaries for `words` (lines of `word [frequency]`).
+    /// Medical lexicons (lines of `word [frequency]`): jieba dictionaries for `words`, and the
+    /// terms whose tokenisation without [UNK] the report checks.
     pub lexicons: Vec<PathBuf>,
     /// Counting keeps at most this many distinct words in memory; beyond it the rarest are
     /// dropped (lossy counting, reported as `pruned_below`).
@@ -109,7 +110,7 @@ impl VocabConfig {
             bail!("key `vocab.base`: {} is not a file", self.base.display());
         }
         for lexicon in &self.lexicons {
-            if self.words > 0 && !lexicon.is_file() {
+            if !lexicon.is_file() {
                 bail!("key `vocab.lexicons`: {} is not a file", lexicon.display());
             }
         }
