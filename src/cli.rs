@@ -101,6 +101,34 @@ enum Command {
         #[arg(long)]
         measures: bool,
     },
+    /// Vocabulary tools.
+    Vocab {
+        #[command(subcommand)]
+        command: VocabCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum VocabCommand {
+    /// Compare a vocabulary with a baseline on texts: [UNK] rate, tokens per character,
+    /// character coverage, lexicon terms without [UNK], top [UNK] characters.
+    Eval {
+        /// A `vocab/` folder, a tokenizer.json or a BERT vocab.txt.
+        #[arg(long)]
+        vocab: PathBuf,
+        /// The vocabulary to compare with (same forms), e.g. bert-base-chinese's vocab.txt.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// Lexicon whose terms are checked (repeatable; `word [frequency]` lines).
+        #[arg(long, default_value = "configs/lexicons/THUOCL_medical.txt")]
+        lexicon: Vec<PathBuf>,
+        /// Print the figures as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// UTF-8 text files, or medcorpus document shards (`docs/part-*.jsonl.zst`).
+        #[arg(required = true)]
+        texts: Vec<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -216,7 +244,47 @@ pub fn main() -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Vocab {
+            command:
+                VocabCommand::Eval {
+                    vocab,
+                    baseline,
+                    lexicon,
+                    json,
+                    texts,
+                },
+        } => vocab_eval(&vocab, baseline.as_deref(), &lexicon, json, &texts),
     }
+}
+
+fn vocab_eval(
+    vocab: &std::path::Path,
+    baseline: Option<&std::path::Path>,
+    lexicon: &[PathBuf],
+    json: bool,
+    texts: &[PathBuf],
+) -> Result<ExitCode> {
+    use crate::vocab::{eval, export};
+    let ours = export::load(vocab)?;
+    let theirs = baseline.map(export::load).transpose()?;
+    let lexicon = eval::Lexicon::load(lexicon)?;
+    let pool = rayon::ThreadPoolBuilder::new().build()?;
+    let texts = eval::read_texts(texts);
+    let comparison = eval::compare(&ours, theirs.as_ref(), &lexicon, texts, &pool)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&comparison)?);
+    } else {
+        let name = |p: &std::path::Path| p.display().to_string();
+        print!(
+            "{}",
+            eval::table(
+                &comparison,
+                &name(vocab),
+                &baseline.map(name).unwrap_or_default()
+            )
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// First Ctrl-C: finish the batch in hand, save it, and stop. Second: stop now (saved batches

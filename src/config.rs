@@ -26,6 +26,8 @@ pub struct Config {
     pub mlm: crate::shard::mlm::MlmConfig,
     #[serde(default)]
     pub near_dedup: crate::dedup::near::NearDedupConfig,
+    #[serde(default)]
+    pub vocab: crate::vocab::VocabConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,6 +96,7 @@ impl Config {
         self.tokenize.validate()?;
         self.mlm.validate()?;
         self.near_dedup.validate()?;
+        self.vocab.validate()?;
         Ok(())
     }
 }

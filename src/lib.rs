@@ -14,6 +14,7 @@ pub mod report;
 pub mod run_dir;
 pub mod segment;
 pub mod shard;
+pub mod vocab;
 pub mod walk;
 
 pub use config::Config;

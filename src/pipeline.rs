@@ -1,6 +1,6 @@
 //! The whole flow on one screen:
 //!   walk → extract (extract → clean → filter, parallel per file, saved per chunk)
-//!        → exact dedup (in input order) → near dedup (MinHash LSH)
+//!        → exact dedup (in input order) → near dedup (MinHash LSH) → vocabulary
 //!        → publish docs + BERT text + Megatron tokens and whole-word masks → manifest and report.
 //! Each phase reads what the one before wrote under the output folder and is marked done
 //! only when complete, so `--resume` restarts at the first unfinished phase (and inside
@@ -8,7 +8,7 @@
 //! executor (executor/slurm.rs) runs `extract` as an array of tasks and `finish` after them.
 use crate::config::Config;
 use crate::dedup::near::{self, NearDedupStats};
-use crate::document::Failure;
+use crate::document::{Document, Failure};
 use crate::ingest::batches;
 use crate::ingest::collect::Collector;
 use crate::ingest::{IngestStats, Stages};
@@ -19,6 +19,7 @@ use crate::report::{
 use crate::run_dir::RunDir;
 use crate::shard::writer::{list_shards, read_jsonl_zst, ShardWriter};
 use crate::shard::{self, PublishStats};
+use crate::vocab::{self, VocabMode, VocabReport};
 use crate::walk::{self, Input};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
@@ -129,15 +130,29 @@ pub fn finish(
         near::run(config, &work, pool)
     })?;
 
+    let kept_documents = || -> Result<Box<dyn Iterator<Item = Result<Document>>>> {
+        let docs = list_shards(&work.join("ingest"), "docs")?;
+        let decisions = near::decision_shards(&work)?;
+        let docs = read_jsonl_zst_file_list(docs);
+        Ok(Box::new(near::apply(
+            docs,
+            read_jsonl_zst_file_list(decisions),
+        )))
+    };
+    let vocab: Option<VocabReport> = match config.vocab.mode {
+        VocabMode::Off => None,
+        _ => Some(run.phase("vocab", &["vocab"], || {
+            vocab::run_phase(&config.vocab, &config.bert, kept_documents, &run.root, pool)
+        })?),
+    };
+
     let (publish, reject_samples): (PublishStats, Samples) = run.phase(
         "publish",
         &["docs", "bert", "megatron", "wwm", "mlm", "rejects"],
         || {
             let docs = list_shards(&work.join("ingest"), "docs")?;
             let encoder = shard::prepare::Encoder::from_config(&config.tokenize, &run.root)?;
-            let decisions = near::decision_shards(&work)?;
-            let kept = near::apply(read_jsonl_zst(&docs), read_jsonl_zst(&decisions));
-            let ordered = shard::ordered_documents(kept, &docs, &work, &config.bert)?;
+            let ordered = shard::ordered_documents(kept_documents()?, &docs, &work, &config.bert)?;
             let options = shard::PublishOptions {
                 docs_shard_bytes: config.output.shard_bytes,
                 bert: &config.bert,
@@ -160,6 +175,7 @@ pub fn finish(
         ingest,
         near_dedup,
         publish,
+        vocab,
         seconds: seconds.values().sum(),
     };
     let files = manifest::list_outputs(&run.root, &summary.publish.shards)?;
@@ -171,6 +187,7 @@ pub fn finish(
             ingest: &summary.ingest,
             near_dedup: &summary.near_dedup,
             publish: &summary.publish,
+            vocab: summary.vocab.as_ref(),
             bytes_in: summary.ingest.bytes_in,
             bytes_out: files.iter().map(|f| f.bytes).sum(),
             seconds: summary.seconds,
@@ -211,6 +228,15 @@ fn load_list<T: serde::de::DeserializeOwned + 'static>(
     read_jsonl_zst(&list_shards(dir, prefix)?).collect()
 }
 
+/// Reads `.jsonl.zst` files in order, owning the list.
+fn read_jsonl_zst_file_list<T: serde::de::DeserializeOwned + 'static>(
+    paths: Vec<std::path::PathBuf>,
+) -> impl Iterator<Item = Result<T>> {
+    paths
+        .into_iter()
+        .flat_map(crate::shard::writer::read_jsonl_zst_file)
+}
+
 /// A few rejected samples per reason, for the report.
 type Samples = BTreeMap<String, Vec<String>>;
 const SAMPLES_PER_REASON: usize = 3;
@@ -243,6 +269,7 @@ pub struct Summary {
     pub ingest: IngestStats,
     pub near_dedup: NearDedupStats,
     pub publish: PublishStats,
+    pub vocab: Option<VocabReport>,
     pub seconds: f64,
 }
 
@@ -284,6 +311,16 @@ impl Summary {
         }
         for (stage, n) in &i.errors {
             t += &format!("errors in {stage:<17} {n:>7}   (see errors.jsonl)\n");
+        }
+        if let Some(v) = &self.vocab {
+            t += &format!("vocabulary {:?}     {:>10} tokens", v.mode, v.size);
+            if let Some(h) = &v.held_out {
+                t += &format!("   held-out [UNK] rate {:.4}%", h.ours.unk_rate * 100.0);
+                if let Some(b) = &h.baseline {
+                    t += &format!(" (base {:.4}%)", b.unk_rate * 100.0);
+                }
+            }
+            t += "\n";
         }
         t
     }

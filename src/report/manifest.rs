@@ -27,6 +27,8 @@ pub struct Manifest<'a> {
     pub ingest: &'a IngestStats,
     pub near_dedup: &'a NearDedupStats,
     pub publish: &'a PublishStats,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vocab: Option<&'a crate::vocab::VocabReport>,
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub seconds: f64,
