@@ -1,0 +1,214 @@
+//! Reading order for engines that return loose text lines with boxes (RapidOCR sorts them top to
+//! bottom, which interleaves the two columns of a journal page): recursive XY-cut, splitting at
+//! column gutters first and then at the widest horizontal gap. Also removes the spaces tesseract
+//! puts between Chinese characters.
+use std::cmp::Ordering;
+
+/// One recognised text line and its axis-aligned box (pixels, y downwards).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextBox {
+    pub x0: f32,
+    pub y0: f32,
+    pub x1: f32,
+    pub y1: f32,
+    pub text: String,
+}
+
+impl TextBox {
+    fn height(&self) -> f32 {
+        (self.y1 - self.y0).max(1.0)
+    }
+    fn y_centre(&self) -> f32 {
+        (self.y0 + self.y1) / 2.0
+    }
+}
+
+/// A gutter at least this many line heights wide separates columns.
+const COLUMN_GAP: f32 = 1.0;
+/// Only the middle of each box counts for vertical gaps: detector boxes are padded, so adjacent
+/// lines' boxes overlap.
+const CORE_HEIGHT: f32 = 0.6;
+
+/// The lines in reading order as text: boxes on one row joined by spaces, rows by newlines.
+pub fn reading_order(boxes: Vec<TextBox>) -> String {
+    let mut ordered = Vec::with_capacity(boxes.len());
+    let line_height = median_height(&boxes);
+    cut(boxes, line_height, &mut ordered);
+    let mut text = String::new();
+    let mut previous: Option<&TextBox> = None;
+    for line in &ordered {
+        if let Some(before) = previous {
+            let same_row = (line.y_centre() - before.y_centre()).abs() < before.height() / 2.0
+                && line.x0 >= before.x1 - before.height() / 2.0;
+            text.push(if same_row { ' ' } else { '\n' });
+        }
+        text.push_str(line.text.trim());
+        previous = Some(line);
+    }
+    join_cjk_spaces(&text)
+}
+
+fn median_height(boxes: &[TextBox]) -> f32 {
+    let mut heights: Vec<f32> = boxes.iter().map(TextBox::height).collect();
+    heights.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+    heights.get(heights.len() / 2).copied().unwrap_or(1.0)
+}
+
+fn cut(mut boxes: Vec<TextBox>, line_height: f32, out: &mut Vec<TextBox>) {
+    if boxes.len() <= 1 {
+        out.extend(boxes);
+        return;
+    }
+    let column_gap = widest_gap(&boxes, |b| (b.x0, b.x1));
+    let row_gap = widest_gap(&boxes, |b| {
+        let margin = b.height() * (1.0 - CORE_HEIGHT) / 2.0;
+        (b.y0 + margin, b.y1 - margin)
+    });
+    let split = match (column_gap, row_gap) {
+        (Some((at, width)), _) if width >= COLUMN_GAP * line_height => Some((at, true)),
+        (_, Some((at, _))) => Some((at, false)),
+        (Some((at, _)), None) => Some((at, true)),
+        (None, None) => None,
+    };
+    match split {
+        Some((at, vertical)) => {
+            let (first, second): (Vec<TextBox>, Vec<TextBox>) = boxes.into_iter().partition(|b| {
+                if vertical {
+                    b.x1 <= at
+                } else {
+                    b.y_centre() <= at
+                }
+            });
+            // A cut always separates boxes; guard against float ties all the same.
+            if first.is_empty() || second.is_empty() {
+                let mut all = first;
+                all.extend(second);
+                sort_rows(&mut all);
+                out.extend(all);
+                return;
+            }
+            cut(first, line_height, out);
+            cut(second, line_height, out);
+        }
+        None => {
+            sort_rows(&mut boxes);
+            out.extend(boxes);
+        }
+    }
+}
+
+fn sort_rows(boxes: &mut [TextBox]) {
+    boxes.sort_by(|a, b| {
+        (a.y_centre(), a.x0)
+            .partial_cmp(&(b.y_centre(), b.x0))
+            .unwrap_or(Ordering::Equal)
+    });
+}
+
+/// The widest empty band in the projection of the boxes on one axis: its middle and width.
+fn widest_gap(boxes: &[TextBox], span: impl Fn(&TextBox) -> (f32, f32)) -> Option<(f32, f32)> {
+    let mut spans: Vec<(f32, f32)> = boxes.iter().map(span).collect();
+    spans.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+    let mut reach = spans.first()?.1;
+    let mut widest: Option<(f32, f32)> = None;
+    for &(start, end) in &spans[1..] {
+        if start > reach {
+            let width = start - reach;
+            if widest.is_none_or(|(_, w)| width > w) {
+                widest = Some(((start + reach) / 2.0, width));
+            }
+        }
+        reach = reach.max(end);
+    }
+    widest
+}
+
+/// Chinese script is written without spaces; tesseract emits one between every two characters.
+/// Removes spaces that have a CJK character or CJK/fullwidth punctuation on both sides.
+pub fn join_cjk_spaces(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut joined = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == ' ' {
+            let run_end = chars[i..]
+                .iter()
+                .position(|&s| s != ' ')
+                .map_or(chars.len(), |n| i + n);
+            let before = joined.chars().next_back();
+            let after = chars.get(run_end).copied();
+            if !(before.is_some_and(is_cjk) && after.is_some_and(is_cjk)) {
+                joined.extend(&chars[i..run_end]);
+            }
+            i = run_end;
+        } else {
+            joined.push(c);
+            i += 1;
+        }
+    }
+    joined
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{2E80}'..='\u{2FDF}'     // radicals
+        | '\u{3000}'..='\u{303F}'   // CJK punctuation
+        | '\u{3400}'..='\u{4DBF}'   // extension A
+        | '\u{4E00}'..='\u{9FFF}'   // unified ideographs
+        | '\u{F900}'..='\u{FAFF}'   // compatibility ideographs
+        | '\u{FF01}'..='\u{FF60}'   // fullwidth forms
+        | '\u{20000}'..='\u{3134F}' // extensions B–G
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(x0: f32, y0: f32, x1: f32, text: &str) -> TextBox {
+        TextBox {
+            x0,
+            y0,
+            x1,
+            y1: y0 + 30.0,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn reads_two_columns_under_a_title_column_by_column() {
+        // Padded boxes: consecutive lines overlap by 4 px, as detector boxes do.
+        let boxes = vec![
+            line(100.0, 0.0, 900.0, "标题"),
+            line(100.0, 80.0, 480.0, "左一"),
+            line(540.0, 80.0, 900.0, "右一"),
+            line(100.0, 106.0, 480.0, "左二"),
+            line(540.0, 106.0, 900.0, "右二"),
+            line(100.0, 132.0, 300.0, "左三"),
+        ];
+        assert_eq!(reading_order(boxes), "标题\n左一\n左二\n左三\n右一\n右二");
+    }
+
+    #[test]
+    fn joins_pieces_of_one_row_with_a_space_unless_both_sides_are_chinese() {
+        let header = vec![
+            line(300.0, 0.0, 400.0, "Vol. 50"),
+            line(0.0, 0.0, 200.0, "中国肿瘤临床"),
+        ];
+        assert_eq!(reading_order(header), "中国肿瘤临床 Vol. 50");
+        let cells = vec![
+            line(260.0, 0.0, 400.0, "研究类型"),
+            line(0.0, 0.0, 200.0, "具体描述"),
+        ];
+        assert_eq!(reading_order(cells), "具体描述研究类型");
+    }
+
+    #[test]
+    fn removes_spaces_between_chinese_only() {
+        assert_eq!(
+            join_cjk_spaces("得 , 倦 念 。 舌 质 淡 ， 苔 薄 白 Chin J Clin 2023 年 第 50 卷"),
+            "得 , 倦念。舌质淡，苔薄白 Chin J Clin 2023 年第 50 卷"
+        );
+    }
+}
