@@ -123,8 +123,9 @@ fn widest_gap(boxes: &[TextBox], span: impl Fn(&TextBox) -> (f32, f32)) -> Optio
     widest
 }
 
-/// Chinese script is written without spaces; tesseract emits one between every two characters.
-/// Removes spaces that have a CJK character or CJK/fullwidth punctuation on both sides.
+/// Chinese script is written without spaces; tesseract emits one between every two characters
+/// and around the halfwidth punctuation it reads in Chinese text. Removes spaces between two CJK
+/// characters, and between a CJK character and punctuation; keeps them next to words and digits.
 pub fn join_cjk_spaces(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut joined = String::with_capacity(text.len());
@@ -138,7 +139,14 @@ pub fn join_cjk_spaces(text: &str) -> String {
                 .map_or(chars.len(), |n| i + n);
             let before = joined.chars().next_back();
             let after = chars.get(run_end).copied();
-            if !(before.is_some_and(is_cjk) && after.is_some_and(is_cjk)) {
+            let joins = match (before, after) {
+                (Some(before), Some(after)) => {
+                    (is_cjk(before) && (is_cjk(after) || is_punctuation(after)))
+                        || (is_punctuation(before) && is_cjk(after))
+                }
+                _ => false,
+            };
+            if !joins {
                 joined.extend(&chars[i..run_end]);
             }
             i = run_end;
@@ -148,6 +156,10 @@ pub fn join_cjk_spaces(text: &str) -> String {
         }
     }
     joined
+}
+
+fn is_punctuation(c: char) -> bool {
+    c.is_ascii_punctuation() || ('\u{2018}'..='\u{201F}').contains(&c)
 }
 
 fn is_cjk(c: char) -> bool {
@@ -207,8 +219,10 @@ mod tests {
     #[test]
     fn removes_spaces_between_chinese_only() {
         assert_eq!(
-            join_cjk_spaces("得 , 倦 念 。 舌 质 淡 ， 苔 薄 白 Chin J Clin 2023 年 第 50 卷"),
-            "得 , 倦念。舌质淡，苔薄白 Chin J Clin 2023 年第 50 卷"
+            join_cjk_spaces(
+                "得 , 倦 念 。 舌 质 淡 ， 苔 薄 白 Chin J Clin 2023 年 第 50 卷 ( 2 ) 阴 虚"
+            ),
+            "得,倦念。舌质淡，苔薄白 Chin J Clin 2023 年第 50 卷( 2 )阴虚"
         );
     }
 }
