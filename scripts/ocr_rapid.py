@@ -1,7 +1,8 @@
 """OCR worker for medcorpus (src/ocr/rapid.rs): RapidOCR, i.e. PaddleOCR's PP-OCR models on ONNX Runtime.
 
 Reads one image path per line on stdin and answers each with one JSON line on stdout:
-{"lines": [{"box": [x0, y0, x1, y1], "text": "...", "score": 0.98}, ...]} or {"error": "..."}.
+{"lines": [{"box": [[x, y] × 4 corners, clockwise from top left], "text": "...", "score": 0.98}, ...]}
+or {"error": "..."}.
 Reading order is left to the caller. The models are the ones the `rapidocr` wheel ships; they are
 named explicitly so that nothing is ever downloaded. One thread per worker: the caller runs as many
 workers as it has cores to spare.
@@ -46,11 +47,9 @@ def recognise(ocr, path):
         result.txts or [],
         result.scores or [],
     ):
-        xs = [float(point[0]) for point in box]
-        ys = [float(point[1]) for point in box]
         lines.append(
             {
-                "box": [min(xs), min(ys), max(xs), max(ys)],
+                "box": [[float(x), float(y)] for x, y in box],
                 "text": text,
                 "score": float(score),
             }

@@ -1,7 +1,8 @@
 //! Reading order for engines that return loose text lines with boxes (RapidOCR sorts them top to
 //! bottom, which interleaves the two columns of a journal page): recursive XY-cut, splitting at
-//! column gutters first and then at the widest horizontal gap. Also removes the spaces tesseract
-//! puts between Chinese characters.
+//! column gutters first and then at the widest horizontal gap, after undoing the page's skew
+//! (a scan tilted by 1° closes a journal's column gutter). Also removes the spaces tesseract puts
+//! between Chinese characters.
 use std::cmp::Ordering;
 
 /// One recognised text line and its axis-aligned box (pixels, y downwards).
@@ -29,8 +30,51 @@ const COLUMN_GAP: f32 = 1.0;
 /// lines' boxes overlap.
 const CORE_HEIGHT: f32 = 0.6;
 
+/// A detected line's corners, clockwise from its top left, in pixels (y downwards).
+pub type Quad = [[f32; 2]; 4];
+
+/// Lines as long as this many heights give the page's skew reliably.
+const SKEW_MIN_ASPECT: f32 = 4.0;
+
 /// The lines in reading order as text: boxes on one row joined by spaces, rows by newlines.
-pub fn reading_order(boxes: Vec<TextBox>) -> String {
+pub fn reading_order(lines: Vec<(Quad, String)>) -> String {
+    let skew = page_skew(&lines);
+    let (sin, cos) = (-skew).sin_cos();
+    let boxes = lines
+        .into_iter()
+        .map(|(corners, text)| {
+            let turned = corners.map(|[x, y]| [x * cos - y * sin, x * sin + y * cos]);
+            let xs = turned.map(|[x, _]| x);
+            let ys = turned.map(|[_, y]| y);
+            TextBox {
+                x0: xs.into_iter().fold(f32::INFINITY, f32::min),
+                y0: ys.into_iter().fold(f32::INFINITY, f32::min),
+                x1: xs.into_iter().fold(f32::NEG_INFINITY, f32::max),
+                y1: ys.into_iter().fold(f32::NEG_INFINITY, f32::max),
+                text,
+            }
+        })
+        .collect();
+    boxes_in_order(boxes)
+}
+
+/// The median slope (radians) of the top edges of long horizontal lines; 0 without any.
+fn page_skew(lines: &[(Quad, String)]) -> f32 {
+    let mut angles: Vec<f32> = lines
+        .iter()
+        .filter_map(|([top_left, top_right, _, bottom_left], _)| {
+            let (dx, dy) = (top_right[0] - top_left[0], top_right[1] - top_left[1]);
+            let height = ((bottom_left[0] - top_left[0]).powi(2)
+                + (bottom_left[1] - top_left[1]).powi(2))
+            .sqrt();
+            (dx > SKEW_MIN_ASPECT * height.max(1.0)).then(|| dy.atan2(dx))
+        })
+        .collect();
+    angles.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+    angles.get(angles.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn boxes_in_order(boxes: Vec<TextBox>) -> String {
     let mut ordered = Vec::with_capacity(boxes.len());
     let line_height = median_height(&boxes);
     cut(boxes, line_height, &mut ordered);
@@ -178,28 +222,41 @@ fn is_cjk(c: char) -> bool {
 mod tests {
     use super::*;
 
-    fn line(x0: f32, y0: f32, x1: f32, text: &str) -> TextBox {
-        TextBox {
-            x0,
-            y0,
-            x1,
-            y1: y0 + 30.0,
-            text: text.into(),
-        }
+    fn line(x0: f32, y0: f32, x1: f32, text: &str) -> (Quad, String) {
+        let y1 = y0 + 30.0;
+        ([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], text.into())
+    }
+
+    fn rotated(lines: Vec<(Quad, String)>, degrees: f32) -> Vec<(Quad, String)> {
+        let (sin, cos) = degrees.to_radians().sin_cos();
+        lines
+            .into_iter()
+            .map(|(quad, text)| {
+                (
+                    quad.map(|[x, y]| [x * cos - y * sin, x * sin + y * cos]),
+                    text,
+                )
+            })
+            .collect()
     }
 
     #[test]
     fn reads_two_columns_under_a_title_column_by_column() {
         // Padded boxes: consecutive lines overlap by 4 px, as detector boxes do.
-        let boxes = vec![
-            line(100.0, 0.0, 900.0, "标题"),
-            line(100.0, 80.0, 480.0, "左一"),
-            line(540.0, 80.0, 900.0, "右一"),
-            line(100.0, 106.0, 480.0, "左二"),
-            line(540.0, 106.0, 900.0, "右二"),
-            line(100.0, 132.0, 300.0, "左三"),
-        ];
-        assert_eq!(reading_order(boxes), "标题\n左一\n左二\n左三\n右一\n右二");
+        let mut lines = vec![line(100.0, 0.0, 900.0, "标题")];
+        let mut expected = vec!["标题".to_string()];
+        for (column, x0, x1) in [("左", 100.0, 480.0), ("右", 540.0, 900.0)] {
+            for row in 0..30 {
+                let text = format!("{column}{row}");
+                lines.push(line(x0, 80.0 + 26.0 * row as f32, x1, &text));
+                expected.push(text);
+            }
+        }
+        let expected = expected.join("\n");
+        assert_eq!(reading_order(lines.clone()), expected);
+        // Tilted by 5°, the 60 px gutter shifts by 70 px down the page and no longer separates
+        // the columns in page coordinates; deskewed, it does again.
+        assert_eq!(reading_order(rotated(lines, 5.0)), expected);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! shipped inside the `rapidocr` wheel, driven by scripts/ocr_rapid.py in a long-lived Python
 //! worker (model loading costs more than a page). Its loose text lines are put in reading order
 //! here (layout.rs).
-use super::layout::{reading_order, TextBox};
+use super::layout::{reading_order, Quad};
 use super::{process, OcrConfig, OcrEngine, Recognised};
 use anyhow::{Context, Result};
 use serde::Deserialize;
@@ -58,7 +58,7 @@ struct Reply {
 #[derive(Deserialize)]
 struct Line {
     #[serde(rename = "box")]
-    bounds: [f32; 4],
+    corners: Quad,
     text: String,
     score: f32,
 }
@@ -146,25 +146,18 @@ impl OcrEngine for Rapid {
             anyhow::bail!("rapidocr: {error}");
         }
         let (mut weighted, mut chars) = (0.0f64, 0usize);
-        let boxes = reply
+        let lines = reply
             .lines
             .into_iter()
             .map(|line| {
                 let n = line.text.chars().filter(|c| !c.is_whitespace()).count();
                 weighted += line.score as f64 * n as f64;
                 chars += n;
-                let [x0, y0, x1, y1] = line.bounds;
-                TextBox {
-                    x0,
-                    y0,
-                    x1,
-                    y1,
-                    text: line.text,
-                }
+                (line.corners, line.text)
             })
             .collect();
         Ok(Recognised {
-            text: reading_order(boxes),
+            text: reading_order(lines),
             confidence: if chars == 0 {
                 0.0
             } else {
