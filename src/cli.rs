@@ -84,6 +84,10 @@ enum Command {
         /// One JSON document per line (id, source, text, meta).
         #[arg(long)]
         json: bool,
+        /// OCR what has no text layer (scanned PDFs, blank pages, images), as `[ocr] mode =
+        /// "missing-text"` does in a run.
+        #[arg(long)]
+        ocr: bool,
     },
     /// Show a file's text before and after cleaning, and what each filter rule measures.
     CleanPreview {
@@ -214,9 +218,9 @@ pub fn main() -> Result<ExitCode> {
             crate::extract::isolate::worker_main()?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Extract { file, json } => {
+        Command::Extract { file, json, ocr } => {
             crate::logging::init(None);
-            extract_one(&file, json)
+            extract_one(&file, json, ocr)
         }
         Command::CleanPreview {
             file,
@@ -298,7 +302,7 @@ fn stop_cleanly_on_ctrl_c() {
     });
 }
 
-fn extract_one(file: &std::path::Path, json: bool) -> Result<ExitCode> {
+fn extract_one(file: &std::path::Path, json: bool, ocr: bool) -> Result<ExitCode> {
     use crate::document::Outcome;
     use std::io::Write;
     let size = std::fs::metadata(file)?.len();
@@ -311,7 +315,16 @@ fn extract_one(file: &std::path::Path, json: bool) -> Result<ExitCode> {
         source,
         size,
     };
-    let extraction = crate::extract::extract_file(&input, &Default::default());
+    let mut extraction = crate::extract::extract_file(&input, &Default::default());
+    if ocr {
+        let config = crate::ocr::OcrConfig {
+            mode: crate::ocr::OcrMode::MissingText,
+            ..Default::default()
+        };
+        let cache = tempfile::tempdir()?;
+        let usable = crate::ingest::usable_ocr(&config);
+        extraction = crate::ingest::ocr::recover(extraction, &input, &usable, cache.path());
+    }
     let mut failed = false;
     let mut stdout = std::io::stdout().lock();
     for outcome in extraction.outcomes {

@@ -13,6 +13,8 @@ pub struct Config {
     #[serde(default)]
     pub isolation: crate::extract::isolate::IsolationConfig,
     #[serde(default)]
+    pub ocr: crate::ocr::OcrConfig,
+    #[serde(default)]
     pub clean: crate::clean::CleanConfig,
     #[serde(default)]
     pub filter: crate::filter::FilterConfig,
@@ -89,6 +91,7 @@ impl Config {
         }
         self.extract.validate()?;
         self.isolation.validate()?;
+        self.ocr.validate()?;
         self.clean.validate()?;
         self.filter.validate()?;
         self.dedup.validate()?;

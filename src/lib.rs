@@ -9,6 +9,7 @@ pub mod extract;
 pub mod filter;
 pub mod ingest;
 pub mod logging;
+pub mod ocr;
 pub mod pipeline;
 pub mod report;
 pub mod run_dir;

@@ -82,7 +82,7 @@ pub fn extract(
     let (t, n) = task.unwrap_or((0, 1));
     let mine = batches::chunks_of_task(&chunks, t, n);
     batches::run(
-        &Stages::new(config)?,
+        &Stages::new(config, &run.work.join("ocr-cache"))?,
         inputs,
         &mine,
         &run.work.join("extract"),

@@ -46,7 +46,15 @@ impl Collector {
                         Verdict::Keep(doc) => {
                             self.docs.write_json(&doc)?;
                             self.stats.kept += 1;
-                            self.count(format, |c| c.docs += 1);
+                            let ocr_pages = doc
+                                .meta
+                                .get("ocr_pages")
+                                .and_then(|v| v.as_u64())
+                                .unwrap_or(0);
+                            self.count(format, |c| {
+                                c.docs += 1;
+                                c.ocr_pages += ocr_pages
+                            });
                         }
                         Verdict::Drop(reject) => self.reject(&reject, format)?,
                     }

@@ -5,6 +5,7 @@
 //! thread count or on where a run was interrupted.
 pub mod batches;
 pub mod collect;
+pub mod ocr;
 mod progress;
 
 use crate::clean::Cleaner;
@@ -24,6 +25,9 @@ pub struct FormatCounts {
     pub docs: u64,
     pub rejects: u64,
     pub errors: u64,
+    /// Pages read by OCR in the documents kept.
+    #[serde(default)]
+    pub ocr_pages: u64,
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -37,18 +41,35 @@ pub struct IngestStats {
     pub by_format: BTreeMap<String, FormatCounts>,
 }
 
+/// The OCR settings, turned off with one warning when the chosen engine is not installed.
+pub fn usable_ocr(config: &crate::ocr::OcrConfig) -> crate::ocr::OcrConfig {
+    let mut ocr = config.clone();
+    if ocr.mode != crate::ocr::OcrMode::Off {
+        if let Some(why) = ocr.engine.unavailable(&ocr) {
+            tracing::warn!("OCR is off for this run: {why}");
+            ocr.mode = crate::ocr::OcrMode::Off;
+        }
+    }
+    ocr
+}
+
 /// Per-document stages, built once and shared by all threads.
 pub struct Stages {
     pub extract: crate::extract::ExtractConfig,
+    pub ocr: crate::ocr::OcrConfig,
+    /// OCR results by page-image hash, so a resumed run never repeats OCR work.
+    pub ocr_cache: std::path::PathBuf,
     pub isolation: IsolationConfig,
     pub cleaner: Cleaner,
     pub filter: Filter,
 }
 
 impl Stages {
-    pub fn new(config: &Config) -> Result<Stages> {
+    pub fn new(config: &Config, ocr_cache: &std::path::Path) -> Result<Stages> {
         Ok(Stages {
             extract: config.extract.clone(),
+            ocr: usable_ocr(&config.ocr),
+            ocr_cache: ocr_cache.to_path_buf(),
             isolation: config.isolation.clone(),
             cleaner: Cleaner::new(&config.clean)?,
             filter: Filter::new(&config.filter)?,
@@ -80,6 +101,7 @@ impl Stages {
             }
             None => extract::extract_file(input, &self.extract),
         };
+        let extraction = ocr::recover(extraction, input, &self.ocr, &self.ocr_cache);
         let outcomes = extraction
             .outcomes
             .into_iter()

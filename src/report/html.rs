@@ -91,16 +91,17 @@ fn render(r: &Report) -> Result<String> {
             escape(reason)
         )?;
     }
-    h += "</table><h2>Inputs by format</h2><table><tr><th>format</th><th>files</th><th>documents kept</th><th>rejected</th><th>errors</th></tr>";
+    h += "</table><h2>Inputs by format</h2><table><tr><th>format</th><th>files</th><th>documents kept</th><th>rejected</th><th>errors</th><th>pages read by OCR</th></tr>";
     for (format, c) in &i.by_format {
         write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(format),
             c.files,
             c.docs,
             c.rejects,
-            c.errors
+            c.errors,
+            c.ocr_pages
         )?;
     }
     h += "</table><p>Errors by stage: ";

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""OCR evaluation: character error rate and speed of each engine, by resolution and degradation.
+
+Renders sampled pages of text PDFs in ../shared/corpus/pdf (pdftoppm, grey) at 150, 200 and 300 dpi,
+clean and degraded (Gaussian blur, 0.8° rotation, JPEG quality 40, with Pillow), OCRs them through
+the library (examples/ocr_pages.rs: the same code the pipeline runs) and compares with each page's
+own text layer (`pdftotext -raw -f N -l N`). CER = edit distance / reference length, after NFKC,
+whitespace removed. Also OCRs zh_textbook_tcm_scanned_imageonly.pdf (pages 14-16 of the textbook
+excerpt) as a PDF. Speed = pages per CPU-second (user + sys of the driver and its children, one
+OCR process at a time), i.e. pages per second per core; rendering the eval images is not counted.
+
+Sample: one page of each of the six files in SAMPLE per setting (--pages-per-file 2 takes two), the
+3 scanned pages, 3 dpi × clean/degraded: 39 pages per engine. On the 2-core VM shared with other
+builds this took about 10 min for rapidocr and 15 min for tesseract (psm 3 everywhere, psm 6 once).
+Columns: CER as defined above; order-free CER, a lower bound that ignores reading order (see below);
+the engine's mean confidence; pages per CPU-second.
+
+Needs: poppler-utils, tesseract-ocr + tesseract-ocr-chi-sim, pip rapidocr onnxruntime rapidfuzz.
+Usage: benches/ocr_eval.py [--pages-per-file N] [--engines rapidocr:3,tesseract:3,tesseract:6]
+       [--dpis 150,200,300] [--save pages.jsonl]
+"""
+import argparse
+import json
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+from PIL import Image, ImageFilter
+from rapidfuzz.distance import Levenshtein
+
+REPO = Path(__file__).resolve().parent.parent
+PDFS = REPO.parent / "shared" / "corpus" / "pdf"
+DRIVER = REPO / "target" / "release" / "examples" / "ocr_pages"
+# Journal pages (two-column CJK layouts from five producers) and one textbook: (file, page).
+SAMPLE = [
+    ("zh_consensus_pca_cancer_pain_2023_cjco_acrobat.pdf", [2, 4]),
+    ("zh_consensus_cancer_pain_mgmt_2025_cjpm_cnki.pdf", [3, 6]),
+    ("zh_consensus_fibromyalgia_2023_sowise.pdf", [2, 5]),
+    ("zh_guideline_np_assessment_2024_cjpm_cqvip.pdf", [2, 4]),
+    ("zh_consensus_perioperative_cancer_pain_2020_cjco_adultpdf.pdf", [2, 3]),
+    ("zh_textbook_tcm_internal_medicine_excerpt_distiller.pdf", [14, 20]),
+]
+SCANNED = ("zh_textbook_tcm_scanned_imageonly.pdf", "zh_textbook_tcm_internal_medicine_excerpt_distiller.pdf", 14)
+DPIS = [150, 200, 300]
+
+
+def normalise(text):
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def cer(hypothesis, reference):
+    reference = normalise(reference)
+    return Levenshtein.distance(normalise(hypothesis), reference) / max(1, len(reference))
+
+
+def order_free_cer(hypothesis, reference):
+    """Character-bag difference: a lower bound of CER that ignores reading order (pdftotext -raw
+    puts running headers, tables and side notes where the content stream has them, not where a
+    reader, or an OCR engine, reads them)."""
+    hypothesis, reference = Counter(normalise(hypothesis)), Counter(normalise(reference))
+    missing = sum((reference - hypothesis).values())
+    extra = sum((hypothesis - reference).values())
+    return max(missing, extra) / max(1, sum(reference.values()))
+
+
+def reference_text(pdf, page):
+    return subprocess.run(
+        ["pdftotext", "-raw", "-enc", "UTF-8", "-f", str(page), "-l", str(page), str(pdf), "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+
+
+def render(pdf, page, dpi, stem):
+    subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-gray", "-png", "-singlefile", "-f", str(page), "-l", str(page), str(pdf), str(stem)],
+        check=True,
+    )
+    return stem.with_suffix(".png")
+
+
+def degrade(image_path, dpi, out):
+    """A photocopied-then-photographed look: blur scaled to resolution, slight skew, JPEG."""
+    image = Image.open(image_path).convert("L")
+    image = image.filter(ImageFilter.GaussianBlur(radius=0.8 * dpi / 200))
+    image = image.rotate(0.8, resample=Image.BICUBIC, fillcolor=255)
+    image.save(out, "JPEG", quality=40)
+    return out
+
+
+def run_driver(engine, psm, dpi, inputs):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(
+        [str(DRIVER), engine, str(psm), str(dpi), *map(str, inputs)],
+        capture_output=True, text=True,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        sys.exit(f"{engine}: {done.stderr.strip()}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return [json.loads(line) for line in done.stdout.splitlines()], cpu
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pages-per-file", type=int, default=1)
+    parser.add_argument("--engines", default="rapidocr:3,tesseract:3,tesseract:6")
+    parser.add_argument("--dpis", default=",".join(map(str, DPIS)))
+    parser.add_argument("--save", help="append every page's OCR text and scores to this JSONL file")
+    args = parser.parse_args()
+    subprocess.run(["cargo", "build", "--release", "-q", "--example", "ocr_pages"], cwd=REPO, check=True)
+    engines = [(e.split(":")[0], int(e.split(":")[1])) for e in args.engines.split(",")]
+    dpis = [int(d) for d in args.dpis.split(",")]
+    pages = [(PDFS / f, p) for f, ps in SAMPLE for p in ps[: args.pages_per_file]]
+    references = {(pdf, page): reference_text(pdf, page) for pdf, page in pages}
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        for dpi in dpis:
+            for variant in ["clean", "degraded"]:
+                images = {}
+                for pdf, page in pages:
+                    image = render(pdf, page, dpi, scratch / f"{pdf.stem}-{page}-{dpi}")
+                    if variant == "degraded":
+                        image = degrade(image, dpi, scratch / f"{pdf.stem}-{page}-{dpi}-degraded.jpg")
+                    images[image] = (pdf, page)
+                for engine, psm in engines:
+                    if engine == "tesseract" and psm != 3 and (dpi != 200 or variant != "clean"):
+                        continue  # other segmentation modes only at the reference setting
+                    results, cpu = run_driver(engine, psm, dpi, list(images))
+                    pairs = [(r["text"], references[images[Path(r["file"])]]) for r in results]
+                    errors = [(cer(h, ref), order_free_cer(h, ref)) for h, ref in pairs]
+                    confidences = [r["confidence"] for r in results]
+                    rows.append((engine, psm, dpi, variant, errors, confidences, cpu))
+                    save(args.save, rows[-1], results)
+                    print_row(rows[-1], flush=True)
+        for engine, psm in engines:
+            if engine == "tesseract" and psm != 3:
+                continue
+            scan, source, first = SCANNED
+            inputs = [f"{PDFS / scan}:{n}" for n in (1, 2, 3)]
+            results, cpu = run_driver(engine, psm, 200, inputs)
+            pairs = [(r["text"], reference_text(PDFS / source, first + i)) for i, r in enumerate(results)]
+            errors = [(cer(h, ref), order_free_cer(h, ref)) for h, ref in pairs]
+            rows.append((engine, psm, "200 (image 96)", "imageonly.pdf", errors, [r["confidence"] for r in results], cpu))
+            save(args.save, rows[-1], results)
+            print_row(rows[-1], flush=True)
+
+
+def save(path, row, results):
+    if path:
+        engine, psm, dpi, variant, errors, _, _ = row
+        with open(path, "a", encoding="utf-8") as out:
+            for result, (error, order_free) in zip(results, errors):
+                line = dict(result, psm=psm, setting=f"{dpi} {variant}", cer=error, order_free_cer=order_free)
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def print_row(row, flush=False):
+    engine, psm, dpi, variant, errors, confidences, cpu = row
+    name = engine if engine != "tesseract" else f"tesseract psm {psm}"
+    cers = [e for e, _ in errors]
+    order_free = [o for _, o in errors]
+    print(
+        f"| {name} | {dpi} | {variant} | {len(errors)} | {statistics.median(cers):.1%} | {max(cers):.1%} | "
+        f"{statistics.median(order_free):.1%} | {statistics.median(confidences):.3f} | {len(errors) / cpu:.3f} |",
+        flush=flush,
+    )
+
+
+if __name__ == "__main__":
+    print("| engine | dpi | image | pages | median CER | worst CER | median order-free CER | median confidence | pages per CPU-second |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    main()

@@ -1,0 +1,167 @@
+//! OCR for what extraction could not read, when `[ocr] mode` is on: PDFs without a text layer
+//! (rejected `scanned-no-text` by the extractor), blank pages inside PDFs (image pages and
+//! pages whose garbled text the extractor blanked), image files, and with `mode = "always"`
+//! every PDF page. It runs here in the parent, after the extraction worker, whose limits are
+//! sized for parsers, not for the minutes OCR takes per book; the OCR module bounds each page
+//! and the number of OCR processes itself. Archive members are not OCR'd (no file to render).
+use crate::document::{Document, Failure, Outcome, Reject, PAGE_BREAK};
+use crate::extract::Extraction;
+use crate::ocr::{self, OcrConfig, OcrMode, PageOcr};
+use crate::walk::Input;
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::process::Command;
+
+pub fn recover(
+    extraction: Extraction,
+    input: &Input,
+    config: &OcrConfig,
+    cache: &Path,
+) -> Extraction {
+    if config.mode == OcrMode::Off {
+        return extraction;
+    }
+    let format = extraction.format;
+    let outcomes = extraction
+        .outcomes
+        .into_iter()
+        .map(|outcome| {
+            let result = match outcome {
+                Outcome::Rejected(r)
+                    if r.reason == "scanned-no-text" && r.source == input.source =>
+                {
+                    pages_of_pdf(&input.path).and_then(|n| {
+                        ocr_pdf(input, None, &(1..=n).collect::<Vec<_>>(), config, cache)
+                    })
+                }
+                Outcome::Kept(doc) if format == "pdf" && doc.source == input.source => {
+                    redo_pages(doc, input, config, cache)
+                }
+                Outcome::Failed(f) if format == "image" && f.source == input.source => {
+                    ocr::ocr_image_file(&input.path, config, Some(cache))
+                        .map(|pages| assemble(input, None, &pages, config, "image"))
+                }
+                other => Ok(other),
+            };
+            result.unwrap_or_else(|e| {
+                Outcome::Failed(Failure::new(&input.source, "ocr", format!("{e:#}")))
+            })
+        })
+        .collect();
+    Extraction { format, outcomes }
+}
+
+/// A PDF that has text: OCR its blank pages (all pages with `mode = "always"`) and put the
+/// recognised text in their place.
+fn redo_pages(doc: Document, input: &Input, config: &OcrConfig, cache: &Path) -> Result<Outcome> {
+    let count = pages_of_pdf(&input.path)?;
+    let texts: Vec<&str> = doc.text.split(PAGE_BREAK).collect();
+    let pages: Vec<u32> = (1..=count)
+        .filter(|&p| {
+            config.mode == OcrMode::Always
+                || texts
+                    .get(p as usize - 1)
+                    .is_none_or(|t| t.trim().is_empty())
+        })
+        .collect();
+    if pages.is_empty() {
+        return Ok(Outcome::Kept(doc));
+    }
+    ocr_pdf(input, Some(&doc), &pages, config, cache)
+}
+
+fn ocr_pdf(
+    input: &Input,
+    base: Option<&Document>,
+    pages: &[u32],
+    config: &OcrConfig,
+    cache: &Path,
+) -> Result<Outcome> {
+    let results = ocr::ocr_pdf_pages(&input.path, pages, config, Some(cache))?;
+    Ok(assemble(input, base, &results, config, "pdf"))
+}
+
+/// The document with recognised pages in place; pages below the confidence threshold stay
+/// blank, and a document with no readable page at all is rejected `ocr-low-confidence`.
+fn assemble(
+    input: &Input,
+    base: Option<&Document>,
+    results: &[PageOcr],
+    config: &OcrConfig,
+    format: &str,
+) -> Outcome {
+    let mut texts: Vec<String> = match base {
+        Some(doc) => doc.text.split(PAGE_BREAK).map(String::from).collect(),
+        None => Vec::new(),
+    };
+    let (mut used, mut confidence, mut low, mut failed) = (0usize, 0f32, Vec::new(), Vec::new());
+    for page in results {
+        let slot = page.page as usize - 1;
+        if texts.len() <= slot {
+            texts.resize(slot + 1, String::new());
+        }
+        if let Some(error) = &page.error {
+            failed.push(format!("page {}: {error}", page.page));
+        } else if page.low_confidence {
+            low.push(page);
+        } else {
+            texts[slot] = page.text.clone();
+            used += 1;
+            confidence += page.confidence;
+        }
+    }
+    let mut doc = base
+        .cloned()
+        .unwrap_or_else(|| Document::new(&input.source, None, String::new()));
+    let has_text = texts.iter().any(|t| !t.trim().is_empty());
+    if used == 0 && !has_text {
+        if let Some(page) = low.first() {
+            let mut sample = doc.clone();
+            sample.text = page.text.clone();
+            let detail = format!(
+                "{} pages below ocr.min_confidence {} (first: {:.3})",
+                low.len(),
+                config.min_confidence,
+                page.confidence
+            );
+            return Outcome::Rejected(Reject::of(&sample, ocr::LOW_CONFIDENCE, Some(detail)));
+        }
+        return Outcome::Failed(Failure::new(&input.source, "ocr", failed.join("; ")));
+    }
+    doc.text = texts.join(&PAGE_BREAK.to_string());
+    doc.meta.entry("format").or_insert_with(|| format.into());
+    doc.set_meta("pages", texts.len());
+    doc.set_meta("ocr_pages", used);
+    if let Some(page) = results.first() {
+        doc.set_meta("ocr_engine", page.engine.clone());
+        if let Some(dpi) = page.dpi {
+            doc.set_meta("ocr_dpi", dpi);
+        }
+    }
+    if used > 0 {
+        let mean = f64::from(confidence) / used as f64;
+        doc.set_meta("ocr_confidence", (mean * 1000.0).round() / 1000.0);
+    }
+    if !low.is_empty() {
+        doc.set_meta(
+            "ocr_pages_low_confidence",
+            low.iter().map(|p| p.page).collect::<Vec<_>>(),
+        );
+    }
+    if !failed.is_empty() {
+        doc.set_meta("ocr_pages_failed", failed.len());
+    }
+    Outcome::Kept(doc)
+}
+
+/// Page count from poppler's pdfinfo ("Pages:          3").
+fn pages_of_pdf(path: &Path) -> Result<u32> {
+    let output = Command::new("pdfinfo")
+        .arg(path)
+        .output()
+        .context("cannot run pdfinfo (poppler-utils)")?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:").and_then(|n| n.trim().parse().ok()))
+        .context("pdfinfo gives no page count")
+}
