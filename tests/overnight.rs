@@ -67,7 +67,7 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
 #[test]
 fn hostile_files_cost_only_themselves() {
     let run = Run::new();
-    let good = run.add(
+    run.add(
         &shared("corpus/text/books/TCM-Ancient-Books/429-内经知要.txt"),
         "good/内经知要.txt",
     );
