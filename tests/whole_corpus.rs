@@ -12,7 +12,12 @@ fn files_under(root: &Path, dir: &Path, found: &mut BTreeSet<String>) {
         if path.is_dir() {
             files_under(root, &path, found);
         } else {
-            found.insert(path.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            found.insert(
+                path.strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
         }
     }
 }
@@ -28,21 +33,45 @@ fn every_file_of_the_real_corpus_is_accounted_for() {
     for record in run.docs().iter().chain(&run.rejects()).chain(&run.errors()) {
         let source = record["source"].as_str().unwrap();
         // An archive member or a record is accounted to the file that holds it.
-        let file = source.split("!/").next().unwrap().split('#').next().unwrap();
+        let file = source
+            .split("!/")
+            .next()
+            .unwrap()
+            .split('#')
+            .next()
+            .unwrap();
         accounted.insert(file.to_string());
     }
     let missing: Vec<&String> = inputs.difference(&accounted).collect();
-    assert!(missing.is_empty(), "in none of docs, rejects, errors: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "in none of docs, rejects, errors: {missing:?}"
+    );
 
     let manifest = run.manifest();
     let by_format = manifest["ingest"]["by_format"].as_object().unwrap();
-    let total: u64 = by_format.values().map(|c| c["files"].as_u64().unwrap()).sum();
-    assert_eq!(total as usize, inputs.len(), "every file counted once in the format table");
+    let total: u64 = by_format
+        .values()
+        .map(|c| c["files"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        total as usize,
+        inputs.len(),
+        "every file counted once in the format table"
+    );
     println!("| format | files | documents kept | rejected | errors |\n|---|---|---|---|---|");
     for (format, c) in by_format {
-        println!("| {format} | {} | {} | {} | {} |", c["files"], c["docs"], c["rejects"], c["errors"]);
+        println!(
+            "| {format} | {} | {} | {} | {} |",
+            c["files"], c["docs"], c["rejects"], c["errors"]
+        );
     }
-    for format in ["pdf", "docx", "xlsx", "zip", "rar", "7z", "epub", "html", "csv", "jsonl"] {
-        assert!(by_format[format]["docs"].as_u64().unwrap() > 0, "{format} gives documents");
+    for format in [
+        "pdf", "docx", "xlsx", "zip", "rar", "7z", "epub", "html", "csv", "jsonl",
+    ] {
+        assert!(
+            by_format[format]["docs"].as_u64().unwrap() > 0,
+            "{format} gives documents"
+        );
     }
 }
