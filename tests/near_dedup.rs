@@ -324,3 +324,54 @@ fn a_chapter_alone_is_dropped_for_its_book_and_a_shared_chapter_is_cut_out() {
         "the quoted chapter is cut"
     );
 }
+
+/// Near-copies packed in archives are found like loose ones: an OCR-slipped copy of a Ruijin
+/// guideline inside a zip, and a copy with full-width/half-width punctuation swapped inside a
+/// tar.gz inside that zip, beside the original file.
+#[test]
+fn near_copies_inside_archives_are_found() {
+    let original = read_utf8("corpus/text/ruijin/round1_train2/25.txt");
+    let inner_tar = {
+        let mut tar = tar::Builder::new(Vec::new());
+        let copy = punctuation_width(&original);
+        let mut header = tar::Header::new_gnu();
+        header.set_size(copy.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, "指南/标点副本.txt", copy.as_bytes())
+            .unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, &tar.into_inner().unwrap()).unwrap();
+        gz.finish().unwrap()
+    };
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("下载/OCR副本.txt", options).unwrap();
+    std::io::Write::write_all(&mut zip, ocr_substitutions(&original, 40).as_bytes()).unwrap();
+    zip.start_file("下载/副本.tar.gz", options).unwrap();
+    std::io::Write::write_all(&mut zip, &inner_tar).unwrap();
+    let zip = zip.finish().unwrap().into_inner();
+
+    let run = Run::new();
+    run.write("a/25.txt", original.as_bytes());
+    run.write("b/网盘.zip", &zip);
+    assert_ok(&run.run(NO_PARAGRAPH_DEDUP, &[]));
+    let mut dropped: Vec<String> = near_rejects(&run)
+        .iter()
+        .map(|r| r["source"].as_str().unwrap().to_string())
+        .collect();
+    dropped.sort();
+    assert_eq!(
+        dropped,
+        vec![
+            "b/网盘.zip!/下载/OCR副本.txt",
+            "b/网盘.zip!/下载/副本.tar.gz!/指南/标点副本.txt"
+        ]
+    );
+    let kept: Vec<String> = run
+        .docs()
+        .iter()
+        .map(|d| d["source"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kept, vec!["a/25.txt"]);
+}
