@@ -9,17 +9,7 @@ const MAX_WORD_CHARS: usize = 8;
 
 /// BERT's "Chinese character" ranges: the normaliser puts spaces around these, so each is a
 /// word of its own and never continues one.
-pub fn is_chinese_char(c: char) -> bool {
-    matches!(c as u32,
-        0x4E00..=0x9FFF
-            | 0x3400..=0x4DBF
-            | 0x20000..=0x2A6DF
-            | 0x2A700..=0x2B73F
-            | 0x2B740..=0x2B81F
-            | 0x2B820..=0x2CEAF
-            | 0xF900..=0xFAFF
-            | 0x2F800..=0x2FA1F)
-}
+pub use crate::shard::wwm::is_chinese_char;
 
 /// A word worth a whole-word token: 2 to 8 Chinese characters.
 pub fn is_whole_word_candidate(word: &str) -> bool {
