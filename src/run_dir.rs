@@ -64,6 +64,11 @@ impl RunDir {
         Ok((run, config_json))
     }
 
+    /// The whole run is finished once its report exists: it is written (atomically) last.
+    pub fn is_finished(&self) -> bool {
+        self.root.join("report.json").exists()
+    }
+
     pub fn is_done(&self, phase: &str) -> bool {
         self.state.join(format!("{phase}.done.json")).exists()
     }

@@ -55,7 +55,7 @@ fn slurm_runs_equal_local_runs_on_the_demo_and_the_text_corpus() {
         let run = Run::new();
         submit(&run, &extra, &[]);
         wait_until(&run.out(), "the finish job", || {
-            run.out().join("state/publish.done.json").exists()
+            run.out().join("report.json").exists()
         });
         assert_eq!(
             run.manifest()["files"],
@@ -96,7 +96,7 @@ fn a_cancelled_array_task_is_resubmitted_by_resume() {
             .all(|t| s.lines().any(|l| l.contains(t) && l.contains("finished")))
     });
     assert!(
-        !run.out().join("state/publish.done.json").exists(),
+        !run.out().join("report.json").exists(),
         "finish must not run without task 1"
     );
     assert!(
@@ -113,7 +113,7 @@ fn a_cancelled_array_task_is_resubmitted_by_resume() {
         "only the cancelled task runs again"
     );
     wait_until(&run.out(), "the resumed run", || {
-        run.out().join("state/publish.done.json").exists()
+        run.out().join("report.json").exists()
     });
     assert_eq!(run.manifest()["files"], local_reference(&extra));
 }

@@ -62,7 +62,7 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
         },
     )?;
     let inputs = pipeline::walk(&run, config, &pool)?;
-    if run.is_done("publish") {
+    if run.is_finished() {
         println!("{}: this run is already finished", run.root.display());
         return Ok(());
     }

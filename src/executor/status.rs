@@ -36,7 +36,7 @@ pub fn report(root: &Path) -> Result<String> {
         chunks.len() - missing.len(),
         chunks.len()
     )?;
-    for phase in ["exact-dedup", "publish"] {
+    for phase in ["exact-dedup", "near-dedup", "vocab", "publish"] {
         writeln!(
             out,
             "{phase:<12} {}",
@@ -77,7 +77,7 @@ pub fn report(root: &Path) -> Result<String> {
     }
     if let Some(finish) = submissions.jobs.iter().rev().find(|j| j.phase == "finish") {
         let queue = slurm_states(std::slice::from_ref(&finish.id));
-        let state = if run.is_done("publish") {
+        let state = if run.is_finished() {
             "finished".to_string()
         } else {
             queue
