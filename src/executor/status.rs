@@ -36,16 +36,20 @@ pub fn report(root: &Path) -> Result<String> {
         chunks.len() - missing.len(),
         chunks.len()
     )?;
+    let off = |phase: &str| match phase {
+        "near-dedup" => !config.near_dedup.enabled,
+        "vocab" => config.vocab.mode == crate::vocab::VocabMode::Off,
+        _ => false,
+    };
     for phase in ["exact-dedup", "near-dedup", "vocab", "publish"] {
-        writeln!(
-            out,
-            "{phase:<12} {}",
-            if run.is_done(phase) {
-                "finished"
-            } else {
-                "not finished"
-            }
-        )?;
+        let state = if off(phase) {
+            "off"
+        } else if run.is_done(phase) {
+            "finished"
+        } else {
+            "not finished"
+        };
+        writeln!(out, "{phase:<12} {state}")?;
     }
     let submissions = load_submissions(root);
     if let Some(extract) = submissions.jobs.iter().rev().find(|j| j.phase == "extract") {
