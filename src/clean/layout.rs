@@ -173,7 +173,12 @@ fn opens_more_than_closes(line: &str) -> bool {
 
 /// `pain.` ends a sentence; `2.`, `et al.`, `Fig.` and `J.` do not.
 fn ends_english_sentence(line: &str) -> bool {
-    let word = line[..line.len() - 1]
+    // Everything before the final character, whatever its width (found by fuzzing: a line
+    // ending in a multi-byte character reached here).
+    let Some((last, _)) = line.char_indices().next_back() else {
+        return false;
+    };
+    let word = line[..last]
         .rsplit(|c: char| !c.is_alphanumeric())
         .next()
         .unwrap_or("");
