@@ -9,9 +9,9 @@ use crate::walk::Input;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -122,26 +122,13 @@ fn leak_format(reported: &str, sniffed: &'static str) -> &'static str {
 
 fn run_worker(input: &Input, config: &ExtractConfig, limits: &IsolationConfig) -> Result<Reply> {
     let exe = std::env::current_exe().context("cannot find the medcorpus binary for a worker")?;
-    let memory = limits.memory_mb << 20;
     let mut command = Command::new(exe);
     command
         .arg("extract-worker")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    // SAFETY: only async-signal-safe calls (setrlimit) between fork and exec.
-    unsafe {
-        command.pre_exec(move || {
-            let limit = libc::rlimit {
-                rlim_cur: memory,
-                rlim_max: memory,
-            };
-            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    super::tool::limit_memory(&mut command, limits.memory_mb << 20);
     let mut child = command
         .spawn()
         .context("cannot start an extraction worker")?;
@@ -159,20 +146,12 @@ fn run_worker(input: &Input, config: &ExtractConfig, limits: &IsolationConfig) -
         let mut reply = Vec::new();
         stdout.read_to_end(&mut reply).map(|_| reply)
     });
-    let deadline = Instant::now() + Duration::from_secs(limits.timeout_secs);
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            anyhow::bail!(
-                "extraction took longer than {} s (isolation.timeout_secs): killed",
-                limits.timeout_secs
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let timeout = Duration::from_secs(limits.timeout_secs);
+    let Some(status) = super::tool::wait_or_kill(&mut child, timeout)? else {
+        anyhow::bail!(
+            "extraction took longer than {} s (isolation.timeout_secs): killed",
+            limits.timeout_secs
+        );
     };
     let reply = reader
         .join()

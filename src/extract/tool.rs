@@ -97,7 +97,8 @@ pub fn run(program: &str, args: &[&OsStr], limits: Limits) -> Result<ToolOutput,
     Ok(ToolOutput { stdout, stderr })
 }
 
-fn limit_memory(command: &mut Command, bytes: u64) {
+/// An address-space limit (setrlimit in the child, before exec).
+pub fn limit_memory(command: &mut Command, bytes: u64) {
     use std::os::unix::process::CommandExt;
     let limit = libc::rlimit {
         rlim_cur: bytes as libc::rlim_t,
@@ -130,7 +131,7 @@ fn join_reader(reader: Reader) -> Vec<u8> {
 }
 
 /// Waits up to `timeout`; on overrun kills the child and returns `None`.
-fn wait_or_kill(
+pub fn wait_or_kill(
     child: &mut Child,
     timeout: Duration,
 ) -> std::io::Result<Option<std::process::ExitStatus>> {
