@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use std::io::Read;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 static RUNNING: Mutex<usize> = Mutex::new(0);
 static FREED: Condvar = Condvar::new();
@@ -59,17 +59,8 @@ pub fn run(command: &mut Command, timeout: Duration) -> Result<Output> {
         let mut bytes = Vec::new();
         stderr.read_to_end(&mut bytes).map(|_| bytes)
     });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            anyhow::bail!("{program} took longer than {} s: killed", timeout.as_secs());
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let Some(status) = crate::extract::tool::wait_or_kill(&mut child, timeout)? else {
+        anyhow::bail!("{program} took longer than {} s: killed", timeout.as_secs());
     };
     let joined = |handle: std::thread::JoinHandle<std::io::Result<Vec<u8>>>| {
         handle
