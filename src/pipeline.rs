@@ -1,16 +1,22 @@
 //! The whole flow on one screen:
-//!   walk → extract (extract → clean → filter, parallel per file, saved per chunk)
-//!        → exact dedup (in input order) → near dedup (MinHash LSH) → vocabulary
-//!        → publish docs + BERT text + Megatron tokens and whole-word masks → manifest and report.
+//!   walk → extract (extract → clean → filter, parallel per file, saved per chunk with the
+//!          documents' exact-dedup keys)
+//!        → exact dedup (over the keys alone, in input order) → near dedup (MinHash LSH)
+//!        → vocabulary → publish docs + BERT text + Megatron tokens and whole-word masks,
+//!          rejects and errors → manifest and report.
+//! Phases after extraction read the extracted documents back in input order with the
+//! exact-dedup verdicts applied (`documents`).
 //! Each phase reads what the one before wrote under the output folder and is marked done
 //! only when complete, so `--resume` restarts at the first unfinished phase (and inside
 //! `extract`, at the first unsaved chunk). The local executor runs every phase here; the Slurm
 //! executor (executor/slurm.rs) runs `extract` as an array of tasks and `finish` after them.
 use crate::config::Config;
+use crate::dedup::exact::{self, Resolver};
 use crate::dedup::near::{self, NearDedupStats};
+use crate::document::Reject;
 use crate::document::{Document, Failure};
 use crate::ingest::batches;
-use crate::ingest::collect::Collector;
+use crate::ingest::stream::{self, Ledger, Samples};
 use crate::ingest::{IngestStats, Stages};
 use crate::report::{
     self,
@@ -114,29 +120,24 @@ pub fn finish(
         );
     }
 
-    let ingest: IngestStats = run.phase("exact-dedup", &["work/ingest", "errors.jsonl"], || {
-        let mut collector =
-            Collector::open(&config.dedup, config.output.shard_bytes, &work, &run.root)?;
-        for failure in load_list::<Failure>(&work.join("walk"), "failures")? {
-            collector.failure(&failure, "special")?;
-        }
-        for outcomes in batches::read_in_order(&chunks, &work.join("extract")) {
-            collector.take(outcomes?)?;
-        }
-        collector.finish(inputs.len() as u64, inputs.iter().map(|i| i.size).sum())
+    run.phase("exact-dedup", &["work/exact"], || {
+        exact_dedup(run, config, &chunks, 0, 1)
     })?;
 
     let near_dedup: NearDedupStats = run.phase("near-dedup", &["work/near_dedup"], || {
-        near::run(config, &work, pool)
+        near::run(
+            config,
+            &work,
+            &|| documents(run, config, &chunks, None),
+            pool,
+        )
     })?;
 
-    let kept_documents = || -> Result<Box<dyn Iterator<Item = Result<Document>>>> {
-        let docs = list_shards(&work.join("ingest"), "docs")?;
-        let decisions = near::decision_shards(&work)?;
-        let docs = read_jsonl_zst_file_list(docs);
+    let kept_documents = || -> Result<DocumentStream> {
+        let decisions = read_jsonl_zst_file_list(near::decision_shards(&work)?);
         Ok(Box::new(near::apply(
-            docs,
-            read_jsonl_zst_file_list(decisions),
+            documents(run, config, &chunks, None)?,
+            decisions,
         )))
     };
     let vocab: Option<VocabReport> = match config.vocab.mode {
@@ -146,22 +147,48 @@ pub fn finish(
         })?),
     };
 
-    let (publish, reject_samples): (PublishStats, Samples) = run.phase(
+    let (publish, ingest, reject_samples): (PublishStats, IngestStats, Samples) = run.phase(
         "publish",
-        &["docs", "bert", "megatron", "wwm", "mlm", "rejects"],
+        &[
+            "docs",
+            "bert",
+            "megatron",
+            "wwm",
+            "mlm",
+            "rejects",
+            "errors.jsonl",
+        ],
         || {
-            let docs = list_shards(&work.join("ingest"), "docs")?;
+            let mut ledger = Ledger::open(&run.root, config.output.shard_bytes)?;
+            for failure in load_list::<Failure>(&work.join("walk"), "failures")? {
+                ledger.failure(&failure, "special")?;
+            }
             let encoder = shard::prepare::Encoder::from_config(&config.tokenize, &run.root)?;
-            let ordered = shard::ordered_documents(kept_documents()?, &docs, &work, &config.bert)?;
-            let options = shard::PublishOptions {
-                docs_shard_bytes: config.output.shard_bytes,
-                bert: &config.bert,
-                encoder: encoder.as_ref(),
-                mlm: &config.mlm,
-                batch_documents: config.tokenize.batch_documents,
+            let bytes_in = inputs.iter().map(|i| i.size).sum::<u64>();
+            let stats = {
+                let kept = near::apply(
+                    documents(run, config, &chunks, Some(&mut ledger))?,
+                    read_jsonl_zst_file_list(near::decision_shards(&work)?),
+                );
+                // A shuffle bucket per `output.shard_bytes` of input holds no more text than
+                // that, so the shuffle's memory stays near one shard.
+                let buckets = (bytes_in / config.output.shard_bytes.max(1) + 1).min(4096);
+                let ordered =
+                    shard::ordered_documents(kept, buckets as usize, &work, &config.bert)?;
+                let options = shard::PublishOptions {
+                    docs_shard_bytes: config.output.shard_bytes,
+                    bert: &config.bert,
+                    encoder: encoder.as_ref(),
+                    mlm: &config.mlm,
+                    batch_documents: config.tokenize.batch_documents,
+                };
+                shard::publish(ordered, &run.root, &options, pool)?
             };
-            let stats = shard::publish(ordered, &run.root, &options, pool)?;
-            Ok((stats, publish_rejects(run, config)?))
+            for reject in read_jsonl_zst_file_list::<Reject>(near::reject_shards(&work)?) {
+                ledger.reject(&reject?)?;
+            }
+            let (ingest, samples) = ledger.finish(inputs.len() as u64, bytes_in)?;
+            Ok((stats, ingest, samples))
         },
     )?;
     let mut phases = BTreeMap::new();
@@ -237,31 +264,31 @@ fn read_jsonl_zst_file_list<T: serde::de::DeserializeOwned + 'static>(
         .flat_map(crate::shard::writer::read_jsonl_zst_file)
 }
 
-/// A few rejected samples per reason, for the report.
-type Samples = BTreeMap<String, Vec<String>>;
-const SAMPLES_PER_REASON: usize = 3;
+/// The documents after exact dedup, in input order; with a ledger, the rest goes to it.
+type DocumentStream<'a> = Box<dyn Iterator<Item = Result<Document>> + 'a>;
 
-/// Every phase's rejects, in phase order, as `rejects/part-*.jsonl.zst`.
-fn publish_rejects(run: &RunDir, config: &Config) -> Result<Samples> {
-    let mut shards = list_shards(&run.work.join("ingest"), "rejects")?;
-    shards.extend(near::reject_shards(&run.work)?);
-    let mut out = ShardWriter::new(
-        &run.root.join("rejects"),
-        "part",
-        true,
-        config.output.shard_bytes,
-    )?;
-    let mut samples = Samples::new();
-    for reject in read_jsonl_zst::<crate::document::Reject>(&shards) {
-        let reject = reject?;
-        let kept = samples.entry(reject.reason.clone()).or_default();
-        if kept.len() < SAMPLES_PER_REASON {
-            kept.push(format!("{}: {}", reject.source, reject.sample));
-        }
-        out.write_json(&reject)?;
-    }
-    out.finish()?;
-    Ok(samples)
+fn documents<'a>(
+    run: &'a RunDir,
+    config: &Config,
+    chunks: &'a [batches::Chunk],
+    ledger: Option<&'a mut Ledger>,
+) -> Result<DocumentStream<'a>> {
+    let resolver = Resolver::open(&config.dedup, &run.work.join("exact"))?;
+    let outcomes = batches::read_in_order(chunks, run.work.join("extract"));
+    Ok(Box::new(stream::kept_documents(outcomes, resolver, ledger)))
+}
+
+/// Exact dedup, task `task` of `tasks` (one locally; an array on Slurm): the duplicates among
+/// the keys of its share, from the keys every extraction chunk saved.
+pub fn exact_dedup(
+    run: &RunDir,
+    config: &Config,
+    chunks: &[batches::Chunk],
+    task: usize,
+    tasks: usize,
+) -> Result<u64> {
+    let keys = batches::keys_in_order(chunks, run.work.join("extract"));
+    exact::resolve(keys, &config.dedup, task, tasks, &run.work.join("exact"))
 }
 
 #[derive(Serialize, Deserialize)]

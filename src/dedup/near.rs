@@ -11,13 +11,12 @@ use super::units::{self, UnitSpan};
 use crate::config::check_range;
 use crate::document::{Document, Reject};
 use crate::segment::Segmenter;
-use crate::shard::writer::{list_shards, read_jsonl_zst, ShardWriter};
+use crate::shard::writer::{list_shards, ShardWriter};
 use crate::Config;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -190,14 +189,22 @@ pub fn reject_shards(work: &Path) -> Result<Vec<PathBuf>> {
     list_shards(&work.join(DIR), "rejects")
 }
 
-pub fn run(config: &Config, work: &Path, pool: &rayon::ThreadPool) -> Result<NearDedupStats> {
+/// The documents to deduplicate, afresh at each call (they are read three times).
+pub type DocumentSource<'a> =
+    dyn Fn() -> Result<Box<dyn Iterator<Item = Result<Document>> + 'a>> + 'a;
+
+pub fn run(
+    config: &Config,
+    work: &Path,
+    documents: &DocumentSource,
+    pool: &rayon::ThreadPool,
+) -> Result<NearDedupStats> {
     let settings = &config.near_dedup;
     let dir = work.join(DIR);
     std::fs::create_dir_all(&dir)?;
     if !settings.enabled {
         return Ok(NearDedupStats::default());
     }
-    let docs_paths = list_shards(&work.join("ingest"), "docs")?;
     let (bands, rows) = settings.bands_rows();
     let mut stats = NearDedupStats {
         enabled: true,
@@ -208,7 +215,8 @@ pub fn run(config: &Config, work: &Path, pool: &rayon::ThreadPool) -> Result<Nea
     };
 
     let started = Instant::now();
-    let (docs, units, store, unit_chars) = sign_all(settings, &docs_paths, &dir, pool, &mut stats)?;
+    let (docs, units, store, unit_chars) =
+        sign_all(settings, documents()?, &dir, pool, &mut stats)?;
     stats.signature_seconds = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
@@ -238,7 +246,7 @@ pub fn run(config: &Config, work: &Path, pool: &rayon::ThreadPool) -> Result<Nea
     drop((uf, sizes, units, unit_chars));
     stats.clustering_seconds = started.elapsed().as_secs_f64();
 
-    write_decisions(config, &docs_paths, &decisions, &store, &dir, &mut stats)?;
+    write_decisions(config, documents, &decisions, &store, &dir, &mut stats)?;
     for gid_shard in list_shards(&dir, "signatures")? {
         std::fs::remove_file(gid_shard)?; // intermediate only; can be large
     }
@@ -248,7 +256,7 @@ pub fn run(config: &Config, work: &Path, pool: &rayon::ThreadPool) -> Result<Nea
 /// Signs every document's units in parallel batches, writing signatures in document order.
 fn sign_all(
     settings: &NearDedupConfig,
-    docs_paths: &[PathBuf],
+    documents: impl Iterator<Item = Result<Document>>,
     dir: &Path,
     pool: &rayon::ThreadPool,
     stats: &mut NearDedupStats,
@@ -266,19 +274,14 @@ fn sign_all(
     let mut batch: Vec<String> = Vec::new();
     let mut batch_bytes = 0;
     let mut text_bytes = 0u64;
-    // Lines are parsed in the parallel part too: one thread reading JSON would be the bottleneck.
     let mut flush = |batch: &mut Vec<String>| -> Result<()> {
-        let signed: Vec<Result<Signed>> = pool.install(|| {
+        let signed: Vec<Signed> = pool.install(|| {
             batch
                 .par_iter()
-                .map(|line| {
-                    let doc: TextOnly = serde_json::from_str(line)?;
-                    Ok(sign(&doc.text, settings, &tokenizer, &hasher))
-                })
+                .map(|text| sign(text, settings, &tokenizer, &hasher))
                 .collect()
         });
         for doc in signed {
-            let doc = doc?;
             text_bytes += doc.text_bytes as u64;
             let first = units.len() as u32;
             let mut chars = 0u64;
@@ -308,17 +311,13 @@ fn sign_all(
         batch.clear();
         Ok(())
     };
-    for path in docs_paths {
-        let file =
-            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-        for line in std::io::BufReader::new(zstd::Decoder::new(file)?).lines() {
-            let line = line.with_context(|| format!("reading {}", path.display()))?;
-            batch_bytes += line.len();
-            batch.push(line);
-            if batch.len() >= BATCH_DOCS || batch_bytes >= BATCH_BYTES {
-                flush(&mut batch)?;
-                batch_bytes = 0;
-            }
+    for doc in documents {
+        let text = doc?.text;
+        batch_bytes += text.len();
+        batch.push(text);
+        if batch.len() >= BATCH_DOCS || batch_bytes >= BATCH_BYTES {
+            flush(&mut batch)?;
+            batch_bytes = 0;
         }
     }
     flush(&mut batch)?;
@@ -332,12 +331,6 @@ fn sign_all(
 
 fn clamp(offset: usize) -> u32 {
     offset.min(u32::MAX as usize) as u32
-}
-
-/// The one field of a document record this phase reads.
-#[derive(Deserialize)]
-struct TextOnly {
-    text: String,
 }
 
 /// A document's units, with a signature for those long enough to compare, and the signature of
@@ -403,7 +396,7 @@ fn short_sample(text: &str) -> String {
 /// reject records of the affected ones.
 fn write_decisions(
     config: &Config,
-    docs_paths: &[PathBuf],
+    documents: &DocumentSource,
     decisions: &[Decision],
     store: &SignatureStore,
     dir: &Path,
@@ -413,7 +406,7 @@ fn write_decisions(
         .iter()
         .flat_map(|d| d.kept.iter().map(|&k| (k, None)))
         .collect();
-    for (seq, doc) in read_jsonl_zst::<Document>(docs_paths).enumerate() {
+    for (seq, doc) in documents()?.enumerate() {
         if let Some(slot) = kept.get_mut(&(seq as u32)) {
             let doc = doc?;
             *slot = Some(KeptInfo {
@@ -428,7 +421,7 @@ fn write_decisions(
     let mut rejects = ShardWriter::new(dir, "rejects", true, config.output.shard_bytes)?;
     let mut pending = decisions.iter().peekable();
     let (mut left, mut right) = (Vec::new(), Vec::new());
-    for (seq, doc) in read_jsonl_zst::<Document>(docs_paths).enumerate() {
+    for (seq, doc) in documents()?.enumerate() {
         let Some(decision) = pending.next_if(|d| d.seq as usize == seq) else {
             continue;
         };

@@ -1,12 +1,14 @@
 //! The parallel, resumable half of ingestion. Inputs are spread over a fixed number of
 //! partitions by a hash of their source path (adding a file moves no other file), and each
 //! partition is cut into chunks of at most 64 files / 256 MB, in source order. A chunk's
-//! outcomes go to `work/extract/pNNN/cNNNNN.jsonl.zst`, written under a temporary name and
-//! renamed when complete: a run (or a Slurm array task) skips chunks whose file exists, and a
-//! half-written chunk never has its final name. Nothing here depends on the thread count or on
-//! which task read which partition.
+//! outcomes go to `work/extract/pNNN/cNNNNN-00000.jsonl.zst` and its kept documents' exact-dedup
+//! keys to `cNNNNN.keys` beside it, each written under a temporary name and renamed when
+//! complete, the outcomes last: a run (or a Slurm array task) skips chunks whose outcomes file
+//! exists, and a half-written chunk never has its final name. Nothing here depends on the
+//! thread count or on which task read which partition.
 use super::progress::Progress;
 use super::Stages;
+use crate::dedup::exact::{self, DocumentKeys};
 use crate::document::Outcome;
 use crate::extract::Extraction;
 use crate::shard::writer::{read_jsonl_zst_file, ShardWriter};
@@ -51,6 +53,11 @@ impl Chunk {
     pub fn path(&self, dir: &Path) -> PathBuf {
         dir.join(format!("p{:03}", self.partition))
             .join(format!("c{:05}-00000.jsonl.zst", self.index))
+    }
+
+    fn keys_path(&self, dir: &Path) -> PathBuf {
+        dir.join(format!("p{:03}", self.partition))
+            .join(format!("c{:05}.keys", self.index))
     }
 }
 
@@ -127,7 +134,7 @@ pub fn run(
         let (tx, rx) = mpsc::sync_channel::<(&Chunk, Vec<Extraction>)>(2);
         let writer = scope.spawn(move || -> Result<()> {
             for (chunk, results) in rx {
-                save(dir, chunk, results)?;
+                save(dir, chunk, results, &stages.dedup)?;
             }
             Ok(())
         });
@@ -182,9 +189,24 @@ pub fn run(
     Ok(())
 }
 
-fn save(dir: &Path, chunk: &Chunk, results: Vec<Extraction>) -> Result<()> {
+fn save(
+    dir: &Path,
+    chunk: &Chunk,
+    results: Vec<Extraction>,
+    dedup: &crate::dedup::DedupConfig,
+) -> Result<()> {
     let path = chunk.path(dir);
     let folder = path.parent().unwrap_or(dir);
+    let mut keys = Vec::new();
+    for (&input, extraction) in chunk.inputs.iter().zip(&results) {
+        for (index, outcome) in extraction.outcomes.iter().enumerate() {
+            if let Outcome::Kept(doc) = outcome {
+                keys.push(DocumentKeys::of(doc, (input as u32, index as u32), dedup));
+            }
+        }
+    }
+    std::fs::create_dir_all(folder)?;
+    exact::write_keys(&chunk.keys_path(dir), &keys)?;
     let prefix = format!("c{:05}", chunk.index);
     let mut writer = ShardWriter::new(folder, &prefix, true, u64::MAX)?.intermediate();
     for (&input, extraction) in chunk.inputs.iter().zip(results) {
@@ -204,11 +226,37 @@ pub fn missing<'a>(chunks: &'a [Chunk], dir: &Path) -> Vec<&'a Chunk> {
 }
 
 /// Every input's outcomes in input order: a k-way merge of the partitions, each read lazily.
-pub fn read_in_order<'a>(
+pub fn read_in_order(
+    chunks: &[Chunk],
+    dir: PathBuf,
+) -> impl Iterator<Item = Result<InputOutcomes>> + '_ {
+    merge_partitions(
+        chunks,
+        move |c| read_jsonl_zst_file(c.path(&dir)),
+        |o: &InputOutcomes| o.input,
+    )
+}
+
+/// Every kept document's exact-dedup keys in input order.
+pub fn keys_in_order(
+    chunks: &[Chunk],
+    dir: PathBuf,
+) -> impl Iterator<Item = Result<DocumentKeys>> + '_ {
+    merge_partitions(
+        chunks,
+        move |c| Box::new(exact::read_keys(&c.keys_path(&dir))),
+        |k: &DocumentKeys| k.at.0 as usize,
+    )
+}
+
+/// A k-way merge by input index of the partitions' records, each partition read lazily, one
+/// chunk file open at a time.
+fn merge_partitions<'a, T: 'a>(
     chunks: &'a [Chunk],
-    dir: &'a Path,
-) -> impl Iterator<Item = Result<InputOutcomes>> + 'a {
-    let mut streams: Vec<Box<dyn Iterator<Item = Result<InputOutcomes>> + 'a>> = Vec::new();
+    open: impl Fn(&Chunk) -> Box<dyn Iterator<Item = Result<T>>> + Clone + 'a,
+    input_of: fn(&T) -> usize,
+) -> impl Iterator<Item = Result<T>> + 'a {
+    let mut streams: Vec<Box<dyn Iterator<Item = Result<T>> + 'a>> = Vec::new();
     let mut start = 0;
     while start < chunks.len() {
         let partition = chunks[start].partition;
@@ -217,18 +265,17 @@ pub fn read_in_order<'a>(
                 .iter()
                 .take_while(|c| c.partition == partition)
                 .count();
-        let paths: Vec<PathBuf> = chunks[start..end].iter().map(|c| c.path(dir)).collect();
-        streams.push(Box::new(PartitionReader {
-            paths,
-            current: None,
-        }));
+        let open = open.clone();
+        streams.push(Box::new(
+            chunks[start..end].iter().flat_map(move |chunk| open(chunk)),
+        ));
         start = end;
     }
     let mut heap = BinaryHeap::new();
     let mut pending_error = None;
     for (stream, source) in streams.iter_mut().enumerate() {
         match source.next() {
-            Some(Ok(first)) => heap.push(Head(first, stream)),
+            Some(Ok(first)) => heap.push(Head(input_of(&first), stream, first)),
             Some(Err(e)) => pending_error = Some(e),
             None => {}
         }
@@ -238,9 +285,9 @@ pub fn read_in_order<'a>(
         if let Some(error) = pending_error.take() {
             return Some(error);
         }
-        let Head(next, stream) = heap.pop()?;
+        let Head(_, stream, next) = heap.pop()?;
         match streams[stream].next() {
-            Some(Ok(following)) => heap.push(Head(following, stream)),
+            Some(Ok(following)) => heap.push(Head(input_of(&following), stream, following)),
             Some(Err(e)) => pending_error = Some(Err(e)),
             None => {}
         }
@@ -248,43 +295,22 @@ pub fn read_in_order<'a>(
     })
 }
 
-/// One partition's chunk files, read line by line, one file open at a time.
-struct PartitionReader {
-    paths: Vec<PathBuf>,
-    current: Option<Box<dyn Iterator<Item = Result<InputOutcomes>>>>,
-}
+/// Min-heap order on the input index (then the stream, so ties cannot arise between partitions).
+struct Head<T>(usize, usize, T);
 
-impl Iterator for PartitionReader {
-    type Item = Result<InputOutcomes>;
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(item) = self.current.as_mut().and_then(|c| c.next()) {
-                return Some(item);
-            }
-            if self.paths.is_empty() {
-                return None;
-            }
-            self.current = Some(read_jsonl_zst_file(self.paths.remove(0)));
-        }
-    }
-}
-
-/// Min-heap order on the input index.
-struct Head(InputOutcomes, usize);
-
-impl PartialEq for Head {
+impl<T> PartialEq for Head<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.0.input == other.0.input
+        (self.0, self.1) == (other.0, other.1)
     }
 }
-impl Eq for Head {}
-impl PartialOrd for Head {
+impl<T> Eq for Head<T> {}
+impl<T> PartialOrd for Head<T> {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Head {
+impl<T> Ord for Head<T> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        other.0.input.cmp(&self.0.input)
+        (other.0, other.1).cmp(&(self.0, self.1))
     }
 }

@@ -1,12 +1,12 @@
 //! The per-document phases. `extract` runs extract → clean → filter in parallel over files and
-//! saves each batch's outcomes atomically, so an interrupted run resumes at the first unsaved
-//! batch. `exact-dedup` then reads the batches in input order on one thread, deduplicates, and
-//! writes the ingested documents, rejects and errors.jsonl: the result never depends on the
-//! thread count or on where a run was interrupted.
+//! saves each batch's outcomes (and its documents' exact-dedup keys) atomically, so an
+//! interrupted run resumes at the first unsaved batch. Later phases read the batches back in
+//! input order (`stream`), so the result never depends on the thread count or on where a run
+//! was interrupted.
 pub mod batches;
-pub mod collect;
 pub mod ocr;
 mod progress;
+pub mod stream;
 
 use crate::clean::Cleaner;
 use crate::document::{Outcome, Verdict};
@@ -62,6 +62,8 @@ pub struct Stages {
     pub isolation: IsolationConfig,
     pub cleaner: Cleaner,
     pub filter: Filter,
+    /// For the exact-dedup keys saved with each batch.
+    pub dedup: crate::dedup::DedupConfig,
 }
 
 impl Stages {
@@ -73,6 +75,7 @@ impl Stages {
             isolation: config.isolation.clone(),
             cleaner: Cleaner::new(&config.clean)?,
             filter: Filter::new(&config.filter)?,
+            dedup: config.dedup.clone(),
         })
     }
 

@@ -22,7 +22,7 @@ use prepare::{prepare, Encoder, PreparedDocument};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use stats::{PerShard, ShardCounts, TokenStats};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use writer::ShardWriter;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,16 +113,13 @@ impl PublishStats {
 /// The documents to publish: as ingest wrote them, or shuffled (`bert.shuffle`).
 pub fn ordered_documents<'a>(
     docs: impl Iterator<Item = Result<Document>> + 'a,
-    ingest_shards: &[PathBuf],
+    buckets: usize,
     work: &Path,
     config: &BertConfig,
 ) -> Result<Box<dyn Iterator<Item = Result<Document>> + 'a>> {
     if !config.shuffle {
         return Ok(Box::new(docs));
     }
-    // One bucket per ingest shard: each holds at most `output.shard_bytes` of text, so a bucket
-    // averages no more than that, and the memory of the shuffle stays near one shard.
-    let buckets = ingest_shards.len().max(1);
     Ok(Box::new(shuffle::shuffle(
         docs,
         &work.join("shuffle"),

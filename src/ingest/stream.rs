@@ -1,0 +1,175 @@
+//! The extracted documents read back in input order for the phases after extraction, with the
+//! exact-dedup verdicts applied. Publish also passes a `Ledger`, which takes everything that is
+//! not a kept document: rejects (extraction's and exact-dedup's) into `rejects/`, failures into
+//! `errors.jsonl`, and the counts per format and per reason.
+use super::batches::InputOutcomes;
+use super::{FormatCounts, IngestStats};
+use crate::dedup::exact::Resolver;
+use crate::document::{Document, Failure, Outcome, Reject, Verdict};
+use crate::shard::writer::{AtomicFile, ShardWriter};
+use anyhow::Result;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Write;
+use std::path::Path;
+
+/// A few rejected samples per reason, for the report.
+pub type Samples = BTreeMap<String, Vec<String>>;
+const SAMPLES_PER_REASON: usize = 3;
+
+pub struct Ledger {
+    rejects: ShardWriter,
+    errors: AtomicFile,
+    stats: IngestStats,
+    samples: Samples,
+}
+
+impl Ledger {
+    /// Rejects go to `out/rejects/part-*`, failures to `out/errors.jsonl`.
+    pub fn open(out: &Path, shard_bytes: u64) -> Result<Ledger> {
+        Ok(Ledger {
+            rejects: ShardWriter::new(&out.join("rejects"), "part", true, shard_bytes)?,
+            errors: AtomicFile::create(&out.join("errors.jsonl"))?,
+            stats: IngestStats::default(),
+            samples: Samples::new(),
+        })
+    }
+
+    fn count(&mut self, format: &str, f: impl FnOnce(&mut FormatCounts)) {
+        f(self.stats.by_format.entry(format.to_string()).or_default());
+    }
+
+    fn kept(&mut self, doc: &Document, format: &str) {
+        self.stats.kept += 1;
+        let ocr_pages = doc
+            .meta
+            .get("ocr_pages")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        self.count(format, |c| {
+            c.docs += 1;
+            c.ocr_pages += ocr_pages
+        });
+    }
+
+    fn rejected(&mut self, reject: &Reject, format: &str) -> Result<()> {
+        *self
+            .stats
+            .rejected
+            .entry(reject.reason.clone())
+            .or_default() += 1;
+        self.count(format, |c| c.rejects += 1);
+        self.reject(reject)
+    }
+
+    /// A reject of a later phase (near dedup): into `rejects/`, counted by that phase.
+    pub fn reject(&mut self, reject: &Reject) -> Result<()> {
+        let samples = self.samples.entry(reject.reason.clone()).or_default();
+        if samples.len() < SAMPLES_PER_REASON {
+            samples.push(format!("{}: {}", reject.source, reject.sample));
+        }
+        self.rejects.write_json(reject)
+    }
+
+    pub fn failure(&mut self, failure: &Failure, format: &str) -> Result<()> {
+        *self.stats.errors.entry(failure.stage.clone()).or_default() += 1;
+        self.count(format, |c| c.errors += 1);
+        let mut line = serde_json::to_vec(failure)?;
+        line.push(b'\n');
+        self.errors.write_all(&line)?;
+        Ok(())
+    }
+
+    pub fn finish(mut self, files: u64, bytes_in: u64) -> Result<(IngestStats, Samples)> {
+        self.stats.files = files;
+        self.stats.bytes_in = bytes_in;
+        self.rejects.finish()?;
+        self.errors.finish()?;
+        Ok((self.stats, self.samples))
+    }
+}
+
+/// The kept documents in input order, after exact dedup. With a ledger, everything else goes
+/// to it as it passes.
+pub fn kept_documents<'a>(
+    outcomes: impl Iterator<Item = Result<InputOutcomes>> + 'a,
+    resolver: Resolver,
+    ledger: Option<&'a mut Ledger>,
+) -> impl Iterator<Item = Result<Document>> + 'a {
+    KeptDocuments {
+        outcomes: Box::new(outcomes),
+        input: 0,
+        format: String::new(),
+        pending: VecDeque::new(),
+        resolver,
+        ledger,
+    }
+}
+
+struct KeptDocuments<'a> {
+    outcomes: Box<dyn Iterator<Item = Result<InputOutcomes>> + 'a>,
+    /// The current input: its index, format, and outcomes (numbered) not yet passed on.
+    input: u32,
+    format: String,
+    pending: VecDeque<(u32, Outcome)>,
+    resolver: Resolver,
+    ledger: Option<&'a mut Ledger>,
+}
+
+impl KeptDocuments<'_> {
+    fn next_result(&mut self) -> Result<Option<Document>> {
+        loop {
+            let Some((index, outcome)) = self.pending.pop_front() else {
+                let Some(next) = self.outcomes.next() else {
+                    return Ok(None);
+                };
+                let next = next?;
+                if let Some(ledger) = self.ledger.as_deref_mut() {
+                    ledger.count(&next.format, |c| c.files += 1);
+                }
+                self.input = next.input as u32;
+                self.format = next.format;
+                self.pending.extend((0..).zip(next.outcomes));
+                continue;
+            };
+            let (input, format) = (self.input, self.format.as_str());
+            match outcome {
+                Outcome::Kept(doc) => {
+                    if let Some(ledger) = self.ledger.as_deref_mut() {
+                        ledger.stats.extracted += 1;
+                    }
+                    match self.resolver.judge((input, index), doc)? {
+                        Verdict::Keep(doc) => {
+                            if let Some(ledger) = self.ledger.as_deref_mut() {
+                                ledger.kept(&doc, format);
+                            }
+                            return Ok(Some(doc));
+                        }
+                        Verdict::Drop(reject) => {
+                            if let Some(ledger) = self.ledger.as_deref_mut() {
+                                ledger.rejected(&reject, format)?;
+                            }
+                        }
+                    }
+                }
+                Outcome::Rejected(reject) => {
+                    if let Some(ledger) = self.ledger.as_deref_mut() {
+                        ledger.stats.extracted += 1;
+                        ledger.rejected(&reject, format)?;
+                    }
+                }
+                Outcome::Failed(failure) => {
+                    if let Some(ledger) = self.ledger.as_deref_mut() {
+                        ledger.failure(&failure, format)?;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for KeptDocuments<'_> {
+    type Item = Result<Document>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_result().transpose()
+    }
+}
