@@ -64,12 +64,12 @@ enum Command {
     #[command(hide = true)]
     Task {
         output: PathBuf,
-        /// `extract` or `finish`.
+        /// `extract` or `exact-dedup` (with `--task`), or `finish`.
         phase: String,
         #[arg(long)]
         task: Option<usize>,
-        #[arg(long)]
-        tasks: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        tasks: usize,
         #[arg(long, default_value_t = 1)]
         threads: usize,
     },
@@ -210,8 +210,7 @@ pub fn main() -> Result<ExitCode> {
             tasks,
             threads,
         } => {
-            let task = task.zip(tasks);
-            crate::executor::slurm::run_task(&output, &phase, task, threads)?;
+            crate::executor::slurm::run_task(&output, &phase, task, tasks, threads)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::ExtractWorker => {

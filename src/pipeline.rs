@@ -44,7 +44,14 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
     run.phase("extract", &[], || {
         extract(&run, config, &inputs, None, &pool)
     })?;
-    finish(&run, config, &inputs, &pool)
+    finish(&run, config, &inputs, ExactDedupBy::ThisProcess, &pool)
+}
+
+/// Who resolves exact duplicates: the finish step itself (local executor), or an array of
+/// tasks that ran before it (Slurm), whose results the finish step checks and reads.
+pub enum ExactDedupBy {
+    ThisProcess,
+    Tasks(usize),
 }
 
 /// Opens (or, with `resume`, reopens) the output folder, its log, and the thread pool.
@@ -108,6 +115,7 @@ pub fn finish(
     run: &RunDir,
     config: &Config,
     inputs: &[Input],
+    exact_dedup_by: ExactDedupBy,
     pool: &rayon::ThreadPool,
 ) -> Result<Summary> {
     let work = run.work.clone();
@@ -120,9 +128,18 @@ pub fn finish(
         );
     }
 
-    run.phase("exact-dedup", &["work/exact"], || {
-        exact_dedup(run, config, &chunks, 0, 1)
-    })?;
+    match exact_dedup_by {
+        ExactDedupBy::ThisProcess => run.phase("exact-dedup", &["work/exact"], || {
+            exact_dedup(run, config, &chunks, 0, 1)
+        })?,
+        ExactDedupBy::Tasks(tasks) => run.phase("exact-dedup", &[], || {
+            let missing = exact::missing_tasks(&work.join("exact"), tasks);
+            if !missing.is_empty() {
+                bail!("exact-dedup tasks {missing:?} of {tasks} are not finished: run again with --resume");
+            }
+            Ok(())
+        })?,
+    };
 
     let near_dedup: NearDedupStats = run.phase("near-dedup", &["work/near_dedup"], || {
         near::run(
@@ -286,7 +303,7 @@ pub fn exact_dedup(
     chunks: &[batches::Chunk],
     task: usize,
     tasks: usize,
-) -> Result<u64> {
+) -> Result<()> {
     let keys = batches::keys_in_order(chunks, run.work.join("extract"));
     exact::resolve(keys, &config.dedup, task, tasks, &run.work.join("exact"))
 }

@@ -77,15 +77,21 @@ fn a_cancelled_array_task_is_resubmitted_by_resume() {
     // Held at submission, so task 1 is cancelled before it can run.
     submit(&run, &extra, &["--slurm-arg=--hold"]);
     let jobs = submissions(&run.out())["jobs"].as_array().unwrap().clone();
-    let extract = jobs[0]["id"].as_str().unwrap().to_string();
-    let finish = jobs[1]["id"].as_str().unwrap().to_string();
+    let phases: Vec<&str> = jobs.iter().map(|j| j["phase"].as_str().unwrap()).collect();
+    assert_eq!(phases, ["extract", "exact-dedup", "finish"]);
+    let ids: Vec<String> = jobs
+        .iter()
+        .map(|j| j["id"].as_str().unwrap().to_string())
+        .collect();
+    let extract = ids[0].clone();
     assert!(Command::new("scancel")
         .arg(format!("{extract}_1"))
         .status()
         .unwrap()
         .success());
     assert!(Command::new("scontrol")
-        .args(["release", &extract, &finish])
+        .arg("release")
+        .args(&ids)
         .status()
         .unwrap()
         .success());
@@ -108,9 +114,16 @@ fn a_cancelled_array_task_is_resubmitted_by_resume() {
     submit(&run, &extra, &["--resume"]);
     let resubmitted = submissions(&run.out())["jobs"].as_array().unwrap().clone();
     assert_eq!(
-        resubmitted[2]["tasks"],
-        serde_json::json!([1]),
-        "only the cancelled task runs again"
+        resubmitted[3]["phase"]
+            .as_str()
+            .zip(Some(&resubmitted[3]["tasks"])),
+        Some(("extract", &serde_json::json!([1]))),
+        "only the cancelled extraction task runs again"
+    );
+    assert_eq!(
+        resubmitted[4]["tasks"],
+        serde_json::json!([0, 1, 2, 3]),
+        "exact dedup runs again over the new keys"
     );
     wait_until(&run.out(), "the resumed run", || {
         run.out().join("report.json").exists()

@@ -148,24 +148,22 @@ pub fn seen_path(dir: &Path, task: usize, tasks: usize) -> PathBuf {
 
 /// Task `task` of `tasks`: reads every document's keys in input order and writes, in the same
 /// order, a (input, outcome, line) record for each key of its share seen in an earlier document
-/// (`line` = WHOLE_DOCUMENT for the document key). Returns the number of records.
+/// (`line` = WHOLE_DOCUMENT for the document key).
 pub fn resolve(
     keys: impl Iterator<Item = Result<DocumentKeys>>,
     config: &DedupConfig,
     task: usize,
     tasks: usize,
     dir: &Path,
-) -> Result<u64> {
+) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut out = AtomicFile::create(&seen_path(dir, task, tasks))?;
     let (mut documents, mut paragraphs) = (KeySet::default(), KeySet::default());
     let mut new_keys = Vec::new();
-    let mut records = 0;
-    let mut record = |out: &mut AtomicFile, at: Position, line: u32| -> Result<()> {
+    let record = |out: &mut AtomicFile, at: Position, line: u32| -> Result<()> {
         out.write_all(&at.0.to_le_bytes())?;
         out.write_all(&at.1.to_le_bytes())?;
         out.write_all(&line.to_le_bytes())?;
-        records += 1;
         Ok(())
     };
     for doc in keys {
@@ -190,7 +188,14 @@ pub fn resolve(
         paragraphs.extend(new_keys.iter().copied());
     }
     out.finish()?;
-    Ok(records)
+    Ok(())
+}
+
+/// The tasks of `tasks` whose results are not saved under `dir`.
+pub fn missing_tasks(dir: &Path, tasks: usize) -> Vec<usize> {
+    (0..tasks)
+        .filter(|&task| !seen_path(dir, task, tasks).exists())
+        .collect()
 }
 
 /// How many tasks wrote seen-records under `dir`, from the `-of-NNN` in their names.

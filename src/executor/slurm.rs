@@ -1,10 +1,12 @@
-//! The Slurm executor: writes sbatch scripts into `OUTPUT/slurm/`, submits the extraction as a
-//! job array (`medcorpus task OUTPUT extract --task $SLURM_ARRAY_TASK_ID`) and the global phases
-//! as one job depending on it (`--dependency=afterok`), and returns. Tasks share nothing but
-//! the output folder on a shared filesystem: each reads the saved settings and input list and
-//! writes its own chunks, so the result is byte-identical to a local run whatever the number
-//! of tasks. `--resume` submits only the tasks that still have unsaved chunks.
+//! The Slurm executor: writes sbatch scripts into `OUTPUT/slurm/` and submits, each job after the
+//! one before has succeeded (`--dependency=afterok`): the extraction as a job array
+//! (`medcorpus task OUTPUT extract --task $SLURM_ARRAY_TASK_ID --tasks N`), exact dedup as a job
+//! array over key shares, then the remaining global phases as one job; and returns. Tasks share
+//! nothing but the output folder on a shared filesystem: each reads the saved settings and input
+//! list and writes its own files, so the result is byte-identical to a local run whatever the
+//! number of tasks. `--resume` submits only the tasks whose output is not saved.
 use crate::config::Config;
+use crate::dedup::exact;
 use crate::ingest::batches;
 use crate::pipeline;
 use crate::run_dir::{write_atomic, RunDir};
@@ -67,23 +69,34 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
         return Ok(());
     }
     let chunks = batches::plan(&inputs);
-    let extract_dir = run.work.join("extract");
-    let missing = batches::missing(&chunks, &extract_dir);
-    let tasks: Vec<usize> = (0..options.tasks)
-        .filter(|t| missing.iter().any(|c| c.partition % options.tasks == *t))
+    let n = options.tasks;
+    let extract_missing = batches::missing(&chunks, &run.work.join("extract"));
+    let extract_tasks: Vec<usize> = (0..n)
+        .filter(|t| extract_missing.iter().any(|c| c.partition % n == *t))
         .collect();
+    let exact_dir = run.work.join("exact");
+    let exact_tasks = if extract_tasks.is_empty() {
+        exact::missing_tasks(&exact_dir, n)
+    } else {
+        // New chunks mean new keys: every share is resolved again.
+        match std::fs::remove_dir_all(&exact_dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        (0..n).collect()
+    };
 
     let root = std::fs::canonicalize(&run.root)?;
     let scripts = root.join("slurm");
     std::fs::create_dir_all(&scripts)?;
     let exe = std::env::current_exe().context("cannot find the medcorpus binary")?;
     let cwd = std::env::current_dir()?;
-    let header = |name: &str, log: &str| -> String {
+    let header = |name: &str, log: &str, cpus: usize| -> String {
         let mut s = format!(
             "#!/bin/bash\n#SBATCH --job-name=medcorpus-{name}\n#SBATCH --chdir={}\n#SBATCH --output={}/{log}\n#SBATCH --cpus-per-task={}\n",
             cwd.display(),
             scripts.display(),
-            options.cpus_per_task
+            cpus
         );
         for (flag, value) in [
             ("partition", &options.partition),
@@ -96,57 +109,67 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
         }
         s
     };
-    let extract_script = scripts.join("extract.sbatch");
-    let array = tasks
-        .iter()
-        .map(|t| t.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    let extract_body = format!(
-        "{}#SBATCH --array={array}\nexec {} task {} extract --task \"$SLURM_ARRAY_TASK_ID\" --tasks {} --threads \"${{SLURM_CPUS_PER_TASK:-1}}\"\n",
-        header("extract", "extract-%A_%a.log"),
-        exe.display(),
-        root.display(),
-        options.tasks
-    );
-    let finish_script = scripts.join("finish.sbatch");
+    let threads = "--threads \"${SLURM_CPUS_PER_TASK:-1}\"";
+    // Each job runs after the one before it has succeeded; the finish job comes last.
+    let mut jobs = Vec::new();
+    for (phase, tasks) in [("extract", extract_tasks), ("exact-dedup", exact_tasks)] {
+        if tasks.is_empty() {
+            continue;
+        }
+        let array = tasks
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let body = format!(
+            "{}#SBATCH --array={array}\nexec {} task {} {phase} --task \"$SLURM_ARRAY_TASK_ID\" --tasks {n} {threads}\n",
+            // Resolving a share of the keys is one sequential pass.
+            header(
+                phase,
+                &format!("{phase}-%A_%a.log"),
+                if phase == "exact-dedup" { 1 } else { options.cpus_per_task },
+            ),
+            exe.display(),
+            root.display(),
+        );
+        jobs.push((phase, tasks, body));
+    }
     let finish_body = format!(
-        "{}exec {} task {} finish --threads \"${{SLURM_CPUS_PER_TASK:-1}}\"\n",
-        header("finish", "finish-%j.log"),
+        "{}exec {} task {} finish --tasks {n} {threads}\n",
+        header("finish", "finish-%j.log", options.cpus_per_task),
         exe.display(),
         root.display()
     );
-    write_atomic(&extract_script, extract_body.as_bytes())?;
-    write_atomic(&finish_script, finish_body.as_bytes())?;
-    if options.dry_run {
-        if !tasks.is_empty() {
-            println!("# {}\n{extract_body}", extract_script.display());
+    jobs.push(("finish", Vec::new(), finish_body));
+    for (phase, _, body) in &jobs {
+        let script = scripts.join(format!("{phase}.sbatch"));
+        write_atomic(&script, body.as_bytes())?;
+        if options.dry_run {
+            println!("# {}\n{body}", script.display());
         }
-        println!("# {}\n{finish_body}", finish_script.display());
-        println!("dry run: nothing submitted; submit with sbatch (finish.sbatch with --dependency=afterok:<extract job>)");
+    }
+    if options.dry_run {
+        println!("dry run: nothing submitted; submit the scripts in this order with sbatch, each with --dependency=afterok:<the job before>");
         return Ok(());
     }
 
     let mut submissions = load_submissions(&root);
     cancel_stale(&submissions);
-    let mut dependency = None;
-    if !tasks.is_empty() {
-        let id = sbatch(&extract_script, None, &options.extra)?;
-        println!("submitted extraction: job {id}, array tasks {array}");
+    let mut dependency: Option<String> = None;
+    for (phase, tasks, _) in jobs {
+        let script = scripts.join(format!("{phase}.sbatch"));
+        let id = sbatch(&script, dependency.as_deref(), &options.extra)?;
+        match tasks.is_empty() {
+            true => println!("submitted {phase}: job {id}"),
+            false => println!("submitted {phase}: job {id}, array tasks {tasks:?}"),
+        }
         submissions.jobs.push(Job {
-            phase: "extract".into(),
+            phase: phase.into(),
             id: id.clone(),
             tasks,
         });
         dependency = Some(id);
     }
-    let id = sbatch(&finish_script, dependency.as_deref(), &options.extra)?;
-    println!("submitted finish: job {id}");
-    submissions.jobs.push(Job {
-        phase: "finish".into(),
-        id,
-        tasks: Vec::new(),
-    });
     write_atomic(
         &submissions_path(&root),
         &serde_json::to_vec_pretty(&submissions)?,
@@ -185,11 +208,12 @@ fn sbatch(script: &Path, after: Option<&str>, extra: &[String]) -> Result<String
     Ok(stdout.trim().split(';').next().unwrap_or("").to_string())
 }
 
-/// A task of a submitted run: `extract` (one array task) or `finish` (the global phases).
+/// A task of a submitted run: `extract` or `exact-dedup` (one array task), or `finish`.
 pub fn run_task(
     root: &Path,
     phase: &str,
-    task: Option<(usize, usize)>,
+    task: Option<usize>,
+    tasks: usize,
     threads: usize,
 ) -> Result<()> {
     let (run, config_json) = RunDir::attach(root)?;
@@ -199,13 +223,20 @@ pub fn run_task(
         .num_threads(threads)
         .build()?;
     let inputs = pipeline::walk(&run, &config, &pool)?;
-    match phase {
-        "extract" => pipeline::extract(&run, &config, &inputs, task, &pool),
-        "finish" => {
-            let summary = pipeline::finish(&run, &config, &inputs, &pool)?;
+    match (phase, task) {
+        ("extract", Some(task)) => {
+            pipeline::extract(&run, &config, &inputs, Some((task, tasks)), &pool)
+        }
+        ("exact-dedup", Some(task)) => {
+            let chunks = batches::plan(&inputs);
+            pipeline::exact_dedup(&run, &config, &chunks, task, tasks)
+        }
+        ("finish", None) => {
+            let by = pipeline::ExactDedupBy::Tasks(tasks);
+            let summary = pipeline::finish(&run, &config, &inputs, by, &pool)?;
             eprint!("{}", summary.table());
             Ok(())
         }
-        other => bail!("unknown task phase `{other}` (extract or finish)"),
+        (other, _) => bail!("`{other}` is not a task phase (extract or exact-dedup --task T --tasks N, finish --tasks N)"),
     }
 }

@@ -2,6 +2,7 @@
 //! markers, saved chunks), and what Slurm says of the jobs still known to it (squeue/sacct).
 use super::slurm::load_submissions;
 use crate::config::Config;
+use crate::dedup::exact;
 use crate::ingest::batches;
 use crate::run_dir::RunDir;
 use crate::shard::writer::{list_shards, read_jsonl_zst};
@@ -52,35 +53,43 @@ pub fn report(root: &Path) -> Result<String> {
         writeln!(out, "{phase:<12} {state}")?;
     }
     let submissions = load_submissions(root);
-    if let Some(extract) = submissions.jobs.iter().rev().find(|j| j.phase == "extract") {
-        let tasks = tasks_of(root).unwrap_or(1);
-        let queue = slurm_states(
-            &submissions
-                .jobs
-                .iter()
-                .map(|j| j.id.clone())
-                .collect::<Vec<_>>(),
-        );
-        for &task in &extract.tasks {
-            let left = missing
-                .iter()
-                .filter(|c| c.partition % tasks == task)
-                .count();
-            let state = if left == 0 {
-                "finished".to_string()
-            } else {
-                queue
-                    .get(&format!("{}_{task}", extract.id))
-                    .cloned()
-                    .unwrap_or_else(|| {
-                        format!("failed or cancelled ({left} chunks unsaved): run --resume")
-                    })
+    let tasks = tasks_of(root).unwrap_or(1);
+    let queue = slurm_states(
+        &submissions
+            .jobs
+            .iter()
+            .map(|j| j.id.clone())
+            .collect::<Vec<_>>(),
+    );
+    for phase in ["extract", "exact-dedup"] {
+        let Some(job) = submissions.jobs.iter().rev().find(|j| j.phase == phase) else {
+            continue;
+        };
+        writeln!(out, "{phase} job {}:", job.id)?;
+        for &task in &job.tasks {
+            let unsaved = match phase {
+                "extract" => {
+                    let left = missing
+                        .iter()
+                        .filter(|c| c.partition % tasks == task)
+                        .count();
+                    (left > 0).then(|| format!("{left} chunks unsaved"))
+                }
+                _ => exact::missing_tasks(&run.work.join("exact"), tasks)
+                    .contains(&task)
+                    .then(|| "keys not resolved".to_string()),
             };
-            writeln!(out, "  task {task:<4} job {}_{task}: {state}", extract.id)?;
+            let state = match unsaved {
+                None => "finished".to_string(),
+                Some(what) => queue
+                    .get(&format!("{}_{task}", job.id))
+                    .cloned()
+                    .unwrap_or_else(|| format!("failed or cancelled ({what}): run --resume")),
+            };
+            writeln!(out, "  task {task:<4} job {}_{task}: {state}", job.id)?;
         }
     }
     if let Some(finish) = submissions.jobs.iter().rev().find(|j| j.phase == "finish") {
-        let queue = slurm_states(std::slice::from_ref(&finish.id));
         let state = if run.is_finished() {
             "finished".to_string()
         } else {
@@ -94,9 +103,9 @@ pub fn report(root: &Path) -> Result<String> {
     Ok(out)
 }
 
-/// The task count of the latest submission, from its extraction script.
+/// The task count of the latest submission, from its finish script.
 fn tasks_of(root: &Path) -> Option<usize> {
-    let script = std::fs::read_to_string(root.join("slurm").join("extract.sbatch")).ok()?;
+    let script = std::fs::read_to_string(root.join("slurm").join("finish.sbatch")).ok()?;
     let after = script.split("--tasks ").nth(1)?;
     after.split_whitespace().next()?.parse().ok()
 }
