@@ -68,7 +68,7 @@ pub fn prepare(
     let mut out = Vec::new();
     for text in sentences::split(&doc.text, config.max_sentence_chars) {
         let mut sentence = Sentence {
-            text,
+            text: text.to_string(),
             ids: Vec::new(),
             word_starts: Vec::new(),
             chinese_ref: Vec::new(),

@@ -12,74 +12,118 @@ const LINE_BREAKS: &[char] = &[
     '\n', '\r', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\u{85}', '\u{2028}', '\u{2029}',
 ];
 
-pub fn split(text: &str, max_chars: usize) -> Vec<String> {
-    let mut sentences = Vec::new();
-    for line in text.split(LINE_BREAKS) {
-        split_line(line.trim(), max_chars, &mut sentences);
+/// Bytes that can begin a line break, and bytes that can begin a sentence end (。！？!?｡….):
+/// only at these is a character decoded. A lead byte is always a character boundary.
+const LINE_BREAK_LEADS: [bool; 256] = byte_set(b"\n\r\x0b\x0c\x1c\x1d\x1e\xc2\xe2");
+const SENTENCE_END_LEADS: [bool; 256] = byte_set(b"!?.\xe2\xe3\xef");
+
+const fn byte_set(bytes: &[u8]) -> [bool; 256] {
+    let mut set = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        set[bytes[i] as usize] = true;
+        i += 1;
     }
+    set
+}
+
+pub fn split(text: &str, max_chars: usize) -> Vec<&str> {
+    let mut sentences = Vec::new();
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if LINE_BREAK_LEADS[b as usize] {
+            let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
+                continue;
+            };
+            if LINE_BREAKS.contains(&c) {
+                split_line(text[start..i].trim(), max_chars, &mut sentences);
+                start = i + c.len_utf8();
+            }
+        }
+    }
+    split_line(text[start..].trim(), max_chars, &mut sentences);
     sentences
 }
 
-fn split_line(line: &str, max_chars: usize, out: &mut Vec<String>) {
-    let chars: Vec<char> = line.chars().collect();
+/// Works on byte offsets into `line`, so sentences are slices of it, never copies.
+fn split_line<'a>(line: &'a str, max_chars: usize, out: &mut Vec<&'a str>) {
+    let bytes = line.as_bytes();
     let mut start = 0;
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let ends = ENDS.contains(&c)
-            || (c == '…' && chars.get(i + 1) == Some(&'…'))
-            || (c == '.' && english_full_stop(&chars, i));
-        if ends {
-            let mut end = i + 1;
-            while end < chars.len()
-                && (ENDS.contains(&chars[end])
-                    || chars[end] == '…'
-                    || CLOSERS.contains(&chars[end]))
-            {
-                end += 1;
-            }
-            push_capped(&chars[start..end], max_chars, out);
-            start = end;
-            i = end;
-        } else {
+    while i < bytes.len() {
+        if !SENTENCE_END_LEADS[bytes[i] as usize] {
             i += 1;
+            continue;
         }
+        let Some(c) = line[i..].chars().next() else {
+            break;
+        };
+        let after = i + c.len_utf8();
+        let ends = ENDS.contains(&c)
+            || (c == '…' && line[after..].starts_with('…'))
+            || (c == '.' && english_full_stop(line.as_bytes(), i));
+        if !ends {
+            i = after;
+            continue;
+        }
+        let closing: usize = line[after..]
+            .chars()
+            .take_while(|&next| ENDS.contains(&next) || next == '…' || CLOSERS.contains(&next))
+            .map(char::len_utf8)
+            .sum();
+        let end = after + closing;
+        push_capped(&line[start..end], max_chars, out);
+        start = end;
+        i = end;
     }
-    push_capped(&chars[start..], max_chars, out);
+    push_capped(&line[start..], max_chars, out);
 }
 
-/// "pain. The" ends a sentence; "2.5", "1. 糖尿病", "e.g. x", "Fig. 3" do not.
-fn english_full_stop(chars: &[char], i: usize) -> bool {
-    let before_word = chars[..i]
+/// "pain. The" ends a sentence; "2.5", "1. 糖尿病", "e.g. x", "Fig. 3" do not. `i` is the
+/// offset of the '.'; ASCII bytes never occur inside a multi-byte character, so bytes will do.
+fn english_full_stop(line: &[u8], i: usize) -> bool {
+    let before_word = line[..i]
         .iter()
         .rev()
-        .take_while(|c| c.is_ascii_alphabetic())
+        .take_while(|b| b.is_ascii_alphabetic())
         .count();
     before_word >= 3
-        && chars.get(i + 1) == Some(&' ')
-        && chars.get(i + 2).is_some_and(|c| c.is_ascii_uppercase())
+        && line.get(i + 1) == Some(&b' ')
+        && line.get(i + 2).is_some_and(|b| b.is_ascii_uppercase())
 }
 
-fn push_capped(sentence: &[char], max_chars: usize, out: &mut Vec<String>) {
+fn push_capped<'a>(sentence: &'a str, max_chars: usize, out: &mut Vec<&'a str>) {
+    // No more bytes than the cap means no more characters.
+    if sentence.len() <= max_chars {
+        return push_trimmed(sentence, out);
+    }
     let mut rest = sentence;
-    while rest.len() > max_chars {
+    let mut left = rest.chars().count();
+    while left > max_chars {
+        // Byte offsets of the first max_chars + 1 characters.
+        let offsets: Vec<usize> = rest
+            .char_indices()
+            .map(|(o, _)| o)
+            .take(max_chars + 1)
+            .collect();
         // Cut after the last soft break in the second half of the window, else at the cap.
-        let cut = rest[max_chars / 2..max_chars]
-            .iter()
-            .rposition(|c| SOFT_BREAKS.contains(c))
-            .map(|p| max_chars / 2 + p + 1)
-            .unwrap_or(max_chars);
-        push_trimmed(&rest[..cut], out);
-        rest = &rest[cut..];
+        let half = max_chars / 2;
+        let cut_chars = (half..max_chars)
+            .rev()
+            .find(|&k| rest[offsets[k]..].starts_with(SOFT_BREAKS))
+            .map_or(max_chars, |k| k + 1);
+        push_trimmed(&rest[..offsets[cut_chars]], out);
+        rest = &rest[offsets[cut_chars]..];
+        left -= cut_chars;
     }
     push_trimmed(rest, out);
 }
 
-fn push_trimmed(chars: &[char], out: &mut Vec<String>) {
-    let s: String = chars.iter().collect();
-    let s = s.trim();
-    if !s.is_empty() {
-        out.push(s.to_string());
+fn push_trimmed<'a>(sentence: &'a str, out: &mut Vec<&'a str>) {
+    let sentence = sentence.trim();
+    if !sentence.is_empty() {
+        out.push(sentence);
     }
 }
 
