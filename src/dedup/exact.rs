@@ -29,16 +29,52 @@ pub type Position = (u32, u32);
 /// `line` of a seen-record that marks the whole document.
 const WHOLE_DOCUMENT: u32 = u32::MAX;
 
+/// Bytes that begin a character `char::is_whitespace` may accept (ASCII spaces, and the lead
+/// bytes of U+0085, U+00A0, U+1680, U+2000–U+205F and U+3000): only there is a character decoded.
+const SPACE_LEADS: [bool; 256] = {
+    let mut set = [false; 256];
+    let leads = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \xc2\xe1\xe2\xe3";
+    let mut i = 0;
+    while i < leads.len() {
+        set[leads[i] as usize] = true;
+        i += 1;
+    }
+    set
+};
+
+/// Calls `run` with each maximal run of non-whitespace in `text`, in order, and returns the
+/// number of non-whitespace characters: one pass for both the key and the length.
+fn non_space_runs(text: &str, mut run: impl FnMut(&[u8])) -> usize {
+    let bytes = text.as_bytes();
+    let (mut start, mut chars, mut i) = (0, 0, 0);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if SPACE_LEADS[b as usize] {
+            if let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) {
+                if c.is_whitespace() {
+                    run(&bytes[start..i]);
+                    i += c.len_utf8();
+                    start = i;
+                    continue;
+                }
+            }
+        }
+        // Every byte but a UTF-8 continuation byte starts a character.
+        chars += usize::from(b & 0xC0 != 0x80);
+        i += 1;
+    }
+    run(&bytes[start..]);
+    chars
+}
+
 pub fn key(text: &str) -> u128 {
     let mut hasher = Xxh3::new();
-    for part in text.split(char::is_whitespace) {
-        hasher.update(part.as_bytes());
-    }
+    non_space_runs(text, |run| hasher.update(run));
     hasher.digest128()
 }
 
 fn non_space_chars(line: &str) -> usize {
-    line.chars().filter(|c| !c.is_whitespace()).count()
+    non_space_runs(line, |_| {})
 }
 
 /// One kept document's keys, as saved by extraction.
@@ -53,16 +89,22 @@ pub struct DocumentKeys {
 impl DocumentKeys {
     pub fn of(doc: &Document, at: Position, config: &DedupConfig) -> DocumentKeys {
         let mut paragraphs = Vec::new();
-        if config.paragraph_min_chars > 0 {
-            for (line_number, line) in doc.text.split('\n').enumerate() {
-                if non_space_chars(line) >= config.paragraph_min_chars {
-                    paragraphs.push((line_number as u32, key(line)));
-                }
+        // '\n' is whitespace, so the lines' runs in order are the document's runs: one pass
+        // feeds both the document's key and each line's.
+        let mut document = Xxh3::new();
+        for (line_number, line) in doc.text.split('\n').enumerate() {
+            let mut paragraph = Xxh3::new();
+            let chars = non_space_runs(line, |run| {
+                document.update(run);
+                paragraph.update(run);
+            });
+            if config.paragraph_min_chars > 0 && chars >= config.paragraph_min_chars {
+                paragraphs.push((line_number as u32, paragraph.digest128()));
             }
         }
         DocumentKeys {
             at,
-            document: key(&doc.text),
+            document: document.digest128(),
             paragraphs,
         }
     }
@@ -430,6 +472,17 @@ mod tests {
                 ]
             );
         }
+    }
+
+    #[test]
+    fn keys_ignore_every_kind_of_whitespace() {
+        let spaced = "糖尿病 患者\u{3000}应定期\u{a0}监测\t血糖\u{2028}并记录 ";
+        assert_eq!(key(spaced), key("糖尿病患者应定期监测血糖并记录"));
+        assert_eq!(non_space_chars(spaced), 15);
+        let doc = Document::new("a.txt", None, format!("{spaced}\n 第二行"));
+        let keys = DocumentKeys::of(&doc, (0, 0), &DedupConfig::default());
+        assert_eq!(keys.document, key(&doc.text));
+        assert_eq!(keys.document, key("糖尿病患者应定期监测血糖并记录第二行"));
     }
 
     #[test]
