@@ -151,7 +151,7 @@ pub fn finish(
     })?;
 
     let kept_documents = || -> Result<DocumentStream> {
-        let decisions = read_jsonl_zst_file_list(near::decision_shards(&work)?);
+        let decisions = read_jsonl_file_list(near::decision_shards(&work)?);
         Ok(Box::new(near::apply(
             documents(run, config, &chunks, None)?,
             decisions,
@@ -185,7 +185,7 @@ pub fn finish(
             let stats = {
                 let kept = near::apply(
                     documents(run, config, &chunks, Some(&mut ledger))?,
-                    read_jsonl_zst_file_list(near::decision_shards(&work)?),
+                    read_jsonl_file_list(near::decision_shards(&work)?),
                 );
                 // A shuffle bucket per `output.shard_bytes` of input holds no more text than
                 // that, so the shuffle's memory stays near one shard.
@@ -201,7 +201,7 @@ pub fn finish(
                 };
                 shard::publish(ordered, &run.root, &options, pool)?
             };
-            for reject in read_jsonl_zst_file_list::<Reject>(near::reject_shards(&work)?) {
+            for reject in read_jsonl_file_list::<Reject>(near::reject_shards(&work)?) {
                 ledger.reject(&reject?)?;
             }
             let (ingest, samples) = ledger.finish(inputs.len() as u64, bytes_in)?;
@@ -273,12 +273,12 @@ fn load_list<T: serde::de::DeserializeOwned + 'static>(
 }
 
 /// Reads `.jsonl.zst` files in order, owning the list.
-fn read_jsonl_zst_file_list<T: serde::de::DeserializeOwned + 'static>(
+fn read_jsonl_file_list<T: serde::de::DeserializeOwned + 'static>(
     paths: Vec<std::path::PathBuf>,
 ) -> impl Iterator<Item = Result<T>> {
     paths
         .into_iter()
-        .flat_map(crate::shard::writer::read_jsonl_zst_file)
+        .flat_map(crate::shard::writer::read_jsonl_file)
 }
 
 /// The documents after exact dedup, in input order; with a ledger, the rest goes to it.

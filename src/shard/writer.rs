@@ -184,21 +184,31 @@ impl ShardWriter {
 pub fn read_jsonl_zst<T: serde::de::DeserializeOwned + 'static>(
     paths: &[PathBuf],
 ) -> impl Iterator<Item = Result<T>> + '_ {
-    paths
-        .iter()
-        .flat_map(|path| read_jsonl_zst_file(path.clone()))
+    paths.iter().flat_map(|path| read_jsonl_file(path.clone()))
 }
 
-/// Reads one `.jsonl.zst` file lazily, a line at a time.
-pub fn read_jsonl_zst_file<T: serde::de::DeserializeOwned + 'static>(
+/// Reads one `.jsonl.zst` or `.jsonl` file lazily, a line at a time.
+pub fn read_jsonl_file<T: serde::de::DeserializeOwned + 'static>(
     path: PathBuf,
 ) -> Box<dyn Iterator<Item = Result<T>>> {
-    use std::io::BufRead;
-    match File::open(&path).and_then(zstd::Decoder::new) {
-        Ok(decoder) => Box::new(std::io::BufReader::new(decoder).lines().map(move |line| {
-            let line = line.with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_str(&line).with_context(|| format!("bad record in {}", path.display()))
-        })),
+    use std::io::{BufRead, Read};
+    let compressed = path.extension().is_some_and(|e| e == "zst");
+    let opened = File::open(&path).and_then(|file| -> std::io::Result<Box<dyn Read>> {
+        Ok(match compressed {
+            true => Box::new(zstd::Decoder::new(file)?),
+            false => Box::new(file),
+        })
+    });
+    match opened {
+        Ok(reader) => Box::new(
+            std::io::BufReader::with_capacity(1 << 16, reader)
+                .lines()
+                .map(move |line| {
+                    let line = line.with_context(|| format!("reading {}", path.display()))?;
+                    serde_json::from_str(&line)
+                        .with_context(|| format!("bad record in {}", path.display()))
+                }),
+        ),
         Err(e) => Box::new(std::iter::once(Err(
             anyhow::Error::from(e).context(format!("opening {}", path.display()))
         ))),
