@@ -26,6 +26,9 @@ impl TextBox {
 
 /// A gutter at least this many line heights wide separates columns.
 const COLUMN_GAP: f32 = 1.0;
+/// Columns of running text have lines at least this many line heights long (in median); narrower
+/// columns are a table's, read row by row where rows are apart.
+const TEXT_COLUMN_WIDTH: f32 = 8.0;
 /// Only the middle of each box counts for vertical gaps: detector boxes are padded, so adjacent
 /// lines' boxes overlap.
 const CORE_HEIGHT: f32 = 0.6;
@@ -160,7 +163,12 @@ fn cut(mut boxes: Vec<TextBox>, line_height: f32, out: &mut Vec<TextBox>) {
         (b.y0 + margin, b.y1 - margin)
     });
     let split = match (column_gap, row_gap) {
-        (Some((at, width)), _) if width >= COLUMN_GAP * line_height => Some((at, true)),
+        (Some((at, width)), _)
+            if width >= COLUMN_GAP * line_height
+                && (row_gap.is_none() || text_columns_beside(&boxes, at, line_height)) =>
+        {
+            Some((at, true))
+        }
         (_, Some((at, _))) => Some((at, false)),
         (Some((at, _)), None) => Some((at, true)),
         (None, None) => None,
@@ -190,6 +198,21 @@ fn cut(mut boxes: Vec<TextBox>, line_height: f32, out: &mut Vec<TextBox>) {
             out.extend(boxes);
         }
     }
+}
+
+/// Whether the boxes on both sides of a vertical gap at `at` are columns of running text (lines
+/// of many characters) rather than the cells of a table, which a reader reads row by row.
+fn text_columns_beside(boxes: &[TextBox], at: f32, line_height: f32) -> bool {
+    let median_width = |left: bool| {
+        let mut widths: Vec<f32> = boxes
+            .iter()
+            .filter(|b| (b.x1 <= at) == left)
+            .map(|b| b.x1 - b.x0)
+            .collect();
+        widths.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+        widths.get(widths.len() / 2).copied().unwrap_or(0.0)
+    };
+    median_width(true).min(median_width(false)) >= TEXT_COLUMN_WIDTH * line_height
 }
 
 fn sort_rows(boxes: &mut [TextBox]) {
