@@ -1,8 +1,9 @@
-//! Reading order for engines that return loose text lines with boxes (RapidOCR sorts them top to
+//! Reading order for engines that return loose text lines with boxes (PP-OCR sorts them top to
 //! bottom, which interleaves the two columns of a journal page): recursive XY-cut, splitting at
-//! column gutters first and then at the widest horizontal gap, after undoing the page's skew
-//! (a scan tilted by 1° closes a journal's column gutter). Also removes the spaces tesseract puts
-//! between Chinese characters.
+//! the gutters between columns of running text first and otherwise at the widest horizontal gap
+//! (so full-width titles come before the columns under them, and tables are read row by row),
+//! after undoing the page's skew (a scan tilted by 1° closes a journal's column gutter). Also
+//! removes the spaces tesseract puts between Chinese characters.
 use std::cmp::Ordering;
 
 /// One recognised text line and its axis-aligned box (pixels, y downwards).
@@ -44,7 +45,17 @@ const SKEW_STEP: f32 = 0.1 * std::f32::consts::PI / 180.0;
 const EDGE_BIN: f32 = 0.25;
 
 /// The lines in reading order as text: boxes on one row joined by spaces, rows by newlines.
+/// Vertical text (characters stacked in columns, read right to left) is turned a quarter turn
+/// first, so that its columns become rows read top to bottom.
 pub fn reading_order(lines: Vec<(Quad, String)>) -> String {
+    let lines = if is_vertical(&lines) {
+        lines
+            .into_iter()
+            .map(|(corners, text)| (quarter_turn(corners), text))
+            .collect()
+    } else {
+        lines
+    };
     let skew = page_skew(&lines);
     let (sin, cos) = (-skew).sin_cos();
     let boxes = lines
@@ -73,6 +84,35 @@ pub fn reading_order(lines: Vec<(Quad, String)>) -> String {
         })
         .collect();
     boxes_in_order(boxes)
+}
+
+/// Whether most of the text (by characters, in lines of two or more) stands in lines taller than
+/// wide: a horizontal line of n characters is about n times wider than tall, a vertical one
+/// about n times taller than wide.
+fn is_vertical(lines: &[(Quad, String)]) -> bool {
+    let (mut vertical, mut horizontal) = (0usize, 0usize);
+    for ([tl, tr, _, bl], text) in lines {
+        let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+        if chars < 2 {
+            continue;
+        }
+        let width = (tr[0] - tl[0]).hypot(tr[1] - tl[1]);
+        let height = (bl[0] - tl[0]).hypot(bl[1] - tl[1]);
+        if height > width {
+            vertical += chars;
+        } else {
+            horizontal += chars;
+        }
+    }
+    vertical > horizontal
+}
+
+/// Maps a vertical line to a horizontal one: (x, y) → (y, −x), so the rightmost column comes
+/// out on top and each column's top on the left; the corners are renamed to stay clockwise from
+/// the new top left.
+fn quarter_turn(corners: Quad) -> Quad {
+    let [tl, tr, br, bl] = corners.map(|[x, y]| [y, -x]);
+    [tr, br, bl, tl]
 }
 
 fn is_upright_rectangle([a, b, c, d]: &Quad) -> bool {
@@ -314,12 +354,32 @@ mod tests {
             .collect()
     }
 
+    /// What an engine that reports upright bounding boxes only gives for the same lines.
+    fn upright(lines: Vec<(Quad, String)>) -> Vec<(Quad, String)> {
+        lines
+            .into_iter()
+            .map(|(quad, text)| {
+                let xs = quad.map(|[x, _]| x);
+                let ys = quad.map(|[_, y]| y);
+                let (x0, x1) = (
+                    xs.iter().copied().fold(f32::MAX, f32::min),
+                    xs.iter().copied().fold(f32::MIN, f32::max),
+                );
+                let (y0, y1) = (
+                    ys.iter().copied().fold(f32::MAX, f32::min),
+                    ys.iter().copied().fold(f32::MIN, f32::max),
+                );
+                ([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], text)
+            })
+            .collect()
+    }
+
     #[test]
     fn reads_two_columns_under_a_title_column_by_column() {
         // Padded boxes: consecutive lines overlap by 4 px, as detector boxes do.
         let mut lines = vec![line(100.0, 0.0, 900.0, "标题")];
         let mut expected = vec!["标题".to_string()];
-        for (column, x0, x1) in [("左", 100.0, 480.0), ("右", 540.0, 900.0)] {
+        for (column, x0, x1) in [("左", 100.0, 480.0), ("右", 520.0, 900.0)] {
             for row in 0..30 {
                 let text = format!("{column}{row}");
                 lines.push(line(x0, 80.0 + 26.0 * row as f32, x1, &text));
@@ -328,9 +388,48 @@ mod tests {
         }
         let expected = expected.join("\n");
         assert_eq!(reading_order(lines.clone()), expected);
-        // Tilted by 5°, the 60 px gutter shifts by 70 px down the page and no longer separates
-        // the columns in page coordinates; deskewed, it does again.
-        assert_eq!(reading_order(rotated(lines, 5.0)), expected);
+        // Tilted by 2.5°, the 40 px gutter shifts by 34 px down the columns and no longer
+        // separates them in page coordinates; deskewed, it does again, whether the engine
+        // reports tilted boxes or only their upright bounding boxes.
+        let tilted = rotated(lines, 2.5);
+        assert_eq!(reading_order(tilted.clone()), expected);
+        assert_eq!(reading_order(upright(tilted)), expected);
+    }
+
+    #[test]
+    fn reads_vertical_text_right_to_left_in_columns_top_to_bottom() {
+        let column = |x0: f32, y0: f32, y1: f32, text: &str| -> (Quad, String) {
+            let x1 = x0 + 30.0;
+            ([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], text.into())
+        };
+        let lines = vec![
+            column(400.0, 0.0, 300.0, "第三列上"),
+            column(500.0, 0.0, 300.0, "第二列上"),
+            column(600.0, 0.0, 300.0, "第一列上"),
+            column(600.0, 340.0, 640.0, "第一列下"),
+            column(500.0, 340.0, 640.0, "第二列下"),
+            column(400.0, 340.0, 640.0, "第三列下"),
+        ];
+        assert_eq!(
+            reading_order(lines),
+            "第一列上\n第二列上\n第三列上\n第一列下\n第二列下\n第三列下"
+        );
+    }
+
+    #[test]
+    fn reads_a_table_row_by_row() {
+        let mut lines = Vec::new();
+        let mut expected = Vec::new();
+        for row in 0..4 {
+            let y = 40.0 * row as f32;
+            let cells = [(0.0, 90.0), (150.0, 260.0), (320.0, 400.0)];
+            let texts: Vec<String> = (0..3).map(|c| format!("格{row}{c}")).collect();
+            for (&(x0, x1), text) in cells.iter().zip(&texts) {
+                lines.push(line(x0, y, x1, text));
+            }
+            expected.push(texts.join(" "));
+        }
+        assert_eq!(reading_order(lines), expected.join("\n"));
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub struct OcrConfig {
     pub mode: OcrMode,
     pub engine: EngineKind,
     /// Rendering resolution of PDF pages. 150 reads journal pages as well as 200 or 300 with
-    /// RapidOCR, in less time (benches/ocr_eval.py). Scanned pages are never rendered above the
+    /// the PP-OCR engines (benches/ocr_eval.py). Scanned pages are never rendered above the
     /// resolution of their own image: upscaling adds pixels, not information.
     pub dpi: u32,
     /// A page still being recognised after this long is given up (its process is killed).
@@ -88,8 +88,8 @@ pub struct OcrConfig {
     /// At most this many OCR processes run at once in the whole program.
     pub max_processes: usize,
     /// Pages whose mean character confidence (0–1) is below this are rejected as
-    /// `ocr-low-confidence` instead of emitting garbage. RapidOCR scores correct pages about
-    /// 0.99; tesseract's scale runs lower (about 0.85 on clean pages): lower this for tesseract.
+    /// `ocr-low-confidence` instead of emitting garbage. The PP-OCR engines score correct
+    /// pages about 0.98; tesseract's scale runs lower (about 0.85 on clean pages): lower this for tesseract.
     pub min_confidence: f32,
     /// Tesseract page segmentation mode (`--psm`).
     pub tesseract_psm: u32,
