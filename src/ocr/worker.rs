@@ -67,8 +67,8 @@ pub fn unavailable(backend: Backend, config: &OcrConfig) -> Option<String> {
 }
 
 /// Started workers not in use, by interpreter and backend; a [`PpOcr`] returns its worker here
-/// when dropped. Never more than `ocr.max_processes` of them are busy at once (process::Slot),
-/// so never more than that many exist.
+/// when dropped. At most `ocr.max_processes` of them work at once (process::Slot); at most one
+/// exists per thread that OCRs documents.
 static IDLE: Mutex<Vec<(String, Backend, Worker)>> = Mutex::new(Vec::new());
 
 /// Ends the idle workers (they end by themselves when this program exits; this waits for them,
