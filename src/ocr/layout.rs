@@ -30,6 +30,9 @@ const COLUMN_GAP: f32 = 1.0;
 /// Columns of running text have lines at least this many line heights long (in median); narrower
 /// columns are a table's, read row by row where rows are apart.
 const TEXT_COLUMN_WIDTH: f32 = 8.0;
+/// A gutter between columns of text is narrow beside their lines (a journal's is one or two
+/// characters against twenty); a gap half as wide as the lines beside it parts table cells.
+const MAX_GUTTER_SHARE: f32 = 0.5;
 /// Only the middle of each box counts for vertical gaps: detector boxes are padded, so adjacent
 /// lines' boxes overlap.
 const CORE_HEIGHT: f32 = 0.6;
@@ -205,7 +208,7 @@ fn cut(mut boxes: Vec<TextBox>, line_height: f32, out: &mut Vec<TextBox>) {
     let split = match (column_gap, row_gap) {
         (Some((at, width)), _)
             if width >= COLUMN_GAP * line_height
-                && (row_gap.is_none() || text_columns_beside(&boxes, at, line_height)) =>
+                && (row_gap.is_none() || text_columns_beside(&boxes, at, width, line_height)) =>
         {
             Some((at, true))
         }
@@ -240,9 +243,10 @@ fn cut(mut boxes: Vec<TextBox>, line_height: f32, out: &mut Vec<TextBox>) {
     }
 }
 
-/// Whether the boxes on both sides of a vertical gap at `at` are columns of running text (lines
-/// of many characters) rather than the cells of a table, which a reader reads row by row.
-fn text_columns_beside(boxes: &[TextBox], at: f32, line_height: f32) -> bool {
+/// Whether the boxes on both sides of a vertical gap at `at`, `gap` wide, are columns of running
+/// text (lines of many characters, with a gutter narrow beside them) rather than the cells of a
+/// table or the options of an exam question, which a reader reads row by row.
+fn text_columns_beside(boxes: &[TextBox], at: f32, gap: f32, line_height: f32) -> bool {
     let median_width = |left: bool| {
         let mut widths: Vec<f32> = boxes
             .iter()
@@ -252,7 +256,8 @@ fn text_columns_beside(boxes: &[TextBox], at: f32, line_height: f32) -> bool {
         widths.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
         widths.get(widths.len() / 2).copied().unwrap_or(0.0)
     };
-    median_width(true).min(median_width(false)) >= TEXT_COLUMN_WIDTH * line_height
+    let narrower = median_width(true).min(median_width(false));
+    narrower >= TEXT_COLUMN_WIDTH * line_height && gap <= MAX_GUTTER_SHARE * narrower
 }
 
 fn sort_rows(boxes: &mut [TextBox]) {
@@ -413,6 +418,31 @@ mod tests {
         assert_eq!(
             reading_order(lines),
             "第一列上\n第二列上\n第三列上\n第一列下\n第二列下\n第三列下"
+        );
+    }
+
+    #[test]
+    fn reads_the_options_of_an_exam_question_row_by_row() {
+        // Options of ten characters, far apart: long enough to pass for lines of text, but the
+        // gap between them is as wide as they are.
+        let lines = vec![
+            line(
+                0.0,
+                0.0,
+                900.0,
+                "3.下列除哪项之外，均是区别风寒感冒和风热感冒的主要依据",
+            ),
+            line(40.0, 50.0, 340.0, "A.恶寒发热的轻重"),
+            line(640.0, 50.0, 880.0, "B.口渴与不渴"),
+            line(40.0, 100.0, 300.0, "C.咽喉痛与不痛"),
+            line(640.0, 100.0, 900.0, "D.脉象数与不数"),
+            line(40.0, 150.0, 360.0, "E.头痛、身痛的有无"),
+            line(0.0, 200.0, 330.0, "4.感冒的治疗原则是"),
+        ];
+        assert_eq!(
+            reading_order(lines),
+            "3.下列除哪项之外，均是区别风寒感冒和风热感冒的主要依据\nA.恶寒发热的轻重 B.口渴与不渴\n\
+             C.咽喉痛与不痛 D.脉象数与不数\nE.头痛、身痛的有无\n4.感冒的治疗原则是"
         );
     }
 
