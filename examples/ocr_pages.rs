@@ -12,7 +12,7 @@ fn main() -> Result<()> {
     };
     let config = OcrConfig {
         engine: serde_json::from_value(serde_json::Value::String(engine.clone()))
-            .context("ENGINE is rapidocr or tesseract")?,
+            .context("ENGINE is faster-paddle, rapidocr or tesseract")?,
         tesseract_psm: psm.parse()?,
         dpi: dpi.parse()?,
         max_processes: 1,
@@ -36,5 +36,7 @@ fn main() -> Result<()> {
             println!("{line}");
         }
     }
+    // Waited for, so that the caller's rusage of its children counts the workers' CPU time.
+    medcorpus::ocr::stop_idle_workers();
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! OCR on real scanned pages: the image-only textbook scan (pages 14–16 of the TCM textbook
-//! excerpt rendered at 200 dpi, JPEG) through both engines, a multi-page TIFF made from it, the
+//! excerpt rendered at 200 dpi, JPEG) through every engine, a multi-page TIFF made from it, the
 //! result cache and failure paths. Needs tesseract-ocr, tesseract-ocr-chi-sim, libtiff-tools and
-//! the PyPI packages rapidocr + onnxruntime (.ci/run installs them).
+//! the PyPI packages faster-paddle, rapidocr + onnxruntime (.ci/run installs them).
 use medcorpus::ocr::{ocr_image_file, ocr_pdf_pages, EngineKind, OcrConfig, PageOcr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,13 +41,20 @@ fn assert_reads_page_14(page: &PageOcr) {
 }
 
 #[test]
-fn rapidocr_reads_a_scanned_textbook_page_and_caches_it() {
+fn rapidocr_reads_a_scanned_textbook_page() {
+    let pages = ocr_pdf_pages(&scan(), &[1], &config(EngineKind::Rapidocr), None).unwrap();
+    assert_reads_page_14(&pages[0]);
+    assert_eq!(pages[0].engine, "rapidocr");
+}
+
+#[test]
+fn faster_paddle_reads_a_scanned_textbook_page_and_caches_it() {
     let cache = tempfile::tempdir().unwrap();
-    let config = config(EngineKind::Rapidocr);
+    let config = config(EngineKind::FasterPaddle);
     let pages = ocr_pdf_pages(&scan(), &[1], &config, Some(cache.path())).unwrap();
     assert_eq!(pages.len(), 1);
     assert_reads_page_14(&pages[0]);
-    assert_eq!(pages[0].engine, "rapidocr");
+    assert_eq!(pages[0].engine, "faster-paddle");
     // The scan's image is 1654 px wide on a page declared at 96 ppi: rendered at its own pixels.
     assert_eq!(pages[0].dpi, Some(96));
 
@@ -60,6 +67,30 @@ fn rapidocr_reads_a_scanned_textbook_page_and_caches_it() {
     assert_eq!(again, pages);
     let uncached = ocr_pdf_pages(&scan(), &[1], &broken, None).unwrap();
     assert!(uncached[0].error.is_some(), "{uncached:?}");
+}
+
+/// A two-column journal page (with its running header across both columns), rendered at the
+/// default 150 dpi: each column is read top to bottom, the left one before the right, so
+/// sentences run on across line ends and across the column break.
+#[test]
+fn faster_paddle_reads_a_two_column_journal_page_column_by_column() {
+    let journal = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/pdf/zh_consensus_fibromyalgia_2023_sowise.pdf");
+    let pages = ocr_pdf_pages(&journal, &[2], &config(EngineKind::FasterPaddle), None).unwrap();
+    assert_eq!(pages[0].error, None);
+    let text = pages[0].text.replace('\n', "");
+    for sentence in [
+        // the left column's second and third lines
+        "目前有一些公认度较高的与发病机制有关的假说",
+        // the left column's last line, then the right column's first
+        "因此询问身体其他部位是否存在疼痛很重要",
+    ] {
+        assert!(
+            text.contains(sentence),
+            "{sentence} not in {}",
+            pages[0].text
+        );
+    }
 }
 
 #[test]

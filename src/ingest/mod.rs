@@ -66,6 +66,13 @@ pub struct Stages {
     pub dedup: crate::dedup::DedupConfig,
 }
 
+/// The OCR workers kept between documents end with the stages that used them.
+impl Drop for Stages {
+    fn drop(&mut self) {
+        crate::ocr::stop_idle_workers();
+    }
+}
+
 impl Stages {
     pub fn new(config: &Config, ocr_cache: &std::path::Path) -> Result<Stages> {
         Ok(Stages {

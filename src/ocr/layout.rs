@@ -1,8 +1,9 @@
-//! Reading order for engines that return loose text lines with boxes (RapidOCR sorts them top to
+//! Reading order for engines that return loose text lines with boxes (PP-OCR sorts them top to
 //! bottom, which interleaves the two columns of a journal page): recursive XY-cut, splitting at
-//! column gutters first and then at the widest horizontal gap, after undoing the page's skew
-//! (a scan tilted by 1° closes a journal's column gutter). Also removes the spaces tesseract puts
-//! between Chinese characters.
+//! the gutters between columns of running text first and otherwise at the widest horizontal gap
+//! (so full-width titles come before the columns under them, and tables are read row by row),
+//! after undoing the page's skew (a scan tilted by 1° closes a journal's column gutter). Also
+//! removes the spaces tesseract puts between Chinese characters.
 use std::cmp::Ordering;
 
 /// One recognised text line and its axis-aligned box (pixels, y downwards).
@@ -26,6 +27,12 @@ impl TextBox {
 
 /// A gutter at least this many line heights wide separates columns.
 const COLUMN_GAP: f32 = 1.0;
+/// Columns of running text have lines at least this many line heights long (in median); narrower
+/// columns are a table's, read row by row where rows are apart.
+const TEXT_COLUMN_WIDTH: f32 = 8.0;
+/// A gutter between columns of text is narrow beside their lines (a journal's is one or two
+/// characters against twenty); a gap half as wide as the lines beside it parts table cells.
+const MAX_GUTTER_SHARE: f32 = 0.5;
 /// Only the middle of each box counts for vertical gaps: detector boxes are padded, so adjacent
 /// lines' boxes overlap.
 const CORE_HEIGHT: f32 = 0.6;
@@ -33,11 +40,25 @@ const CORE_HEIGHT: f32 = 0.6;
 /// A detected line's corners, clockwise from its top left, in pixels (y downwards).
 pub type Quad = [[f32; 2]; 4];
 
-/// Lines as long as this many heights give the page's skew reliably.
-const SKEW_MIN_ASPECT: f32 = 4.0;
+/// Skew angles tried, in radians: ±3° in steps of 0.1° (a scan tilted more than that is rare,
+/// and a step moves a line's end by 3 px across a 200 dpi page).
+const SKEW_STEPS: i32 = 30;
+const SKEW_STEP: f32 = 0.1 * std::f32::consts::PI / 180.0;
+/// Line ends fall into bins this many line heights wide when measuring their alignment.
+const EDGE_BIN: f32 = 0.25;
 
 /// The lines in reading order as text: boxes on one row joined by spaces, rows by newlines.
+/// Vertical text (characters stacked in columns, read right to left) is turned a quarter turn
+/// first, so that its columns become rows read top to bottom.
 pub fn reading_order(lines: Vec<(Quad, String)>) -> String {
+    let lines = if is_vertical(&lines) {
+        lines
+            .into_iter()
+            .map(|(corners, text)| (quarter_turn(corners), text))
+            .collect()
+    } else {
+        lines
+    };
     let skew = page_skew(&lines);
     let (sin, cos) = (-skew).sin_cos();
     let boxes = lines
@@ -46,32 +67,108 @@ pub fn reading_order(lines: Vec<(Quad, String)>) -> String {
             let turned = corners.map(|[x, y]| [x * cos - y * sin, x * sin + y * cos]);
             let xs = turned.map(|[x, _]| x);
             let ys = turned.map(|[_, y]| y);
-            TextBox {
+            let mut line = TextBox {
                 x0: xs.into_iter().fold(f32::INFINITY, f32::min),
                 y0: ys.into_iter().fold(f32::INFINITY, f32::min),
                 x1: xs.into_iter().fold(f32::NEG_INFINITY, f32::max),
                 y1: ys.into_iter().fold(f32::NEG_INFINITY, f32::max),
                 text,
+            };
+            if is_upright_rectangle(&corners) {
+                // An engine that reports only the upright bounding box of a tilted line makes it
+                // taller by its length times the tilt, and turning that box back adds as much
+                // again; taken back, so rows keep their gaps.
+                let excess = 2.0 * (corners[1][0] - corners[0][0]).abs() * skew.sin().abs();
+                let shrink = excess.min(line.height() / 2.0) / 2.0;
+                line.y0 += shrink;
+                line.y1 -= shrink;
             }
+            line
         })
         .collect();
     boxes_in_order(boxes)
 }
 
-/// The median slope (radians) of the top edges of long horizontal lines; 0 without any.
+/// Whether most of the text (by characters, in lines of two or more) stands in lines taller than
+/// wide: a horizontal line of n characters is about n times wider than tall, a vertical one
+/// about n times taller than wide.
+fn is_vertical(lines: &[(Quad, String)]) -> bool {
+    let (mut vertical, mut horizontal) = (0usize, 0usize);
+    for ([tl, tr, _, bl], text) in lines {
+        let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+        if chars < 2 {
+            continue;
+        }
+        let width = (tr[0] - tl[0]).hypot(tr[1] - tl[1]);
+        let height = (bl[0] - tl[0]).hypot(bl[1] - tl[1]);
+        if height > width {
+            vertical += chars;
+        } else {
+            horizontal += chars;
+        }
+    }
+    vertical > horizontal
+}
+
+/// Maps a vertical line to a horizontal one: (x, y) → (y, −x), so the rightmost column comes
+/// out on top and each column's top on the left; the corners are renamed to stay clockwise from
+/// the new top left.
+fn quarter_turn(corners: Quad) -> Quad {
+    let [tl, tr, br, bl] = corners.map(|[x, y]| [y, -x]);
+    [tr, br, bl, tl]
+}
+
+fn is_upright_rectangle([a, b, c, d]: &Quad) -> bool {
+    a[1] == b[1] && c[1] == d[1] && a[0] == d[0] && b[0] == c[0]
+}
+
+/// The page's skew (radians, y downwards): the rotation that best lines up the left and right
+/// ends of the lines. Text columns are justified or at least flush left, so at the right angle
+/// their line ends pile up in a few narrow vertical bands; tilted, they smear across many.
+/// Works from each line's mid-left and mid-right points, so it needs no tilted boxes (some
+/// engines report upright bounding boxes only). 0 when no angle does better than 0.
 fn page_skew(lines: &[(Quad, String)]) -> f32 {
-    let mut angles: Vec<f32> = lines
+    if lines.len() < 3 {
+        return 0.0;
+    }
+    let mut heights: Vec<f32> = lines
         .iter()
-        .filter_map(|([top_left, top_right, _, bottom_left], _)| {
-            let (dx, dy) = (top_right[0] - top_left[0], top_right[1] - top_left[1]);
-            let height = ((bottom_left[0] - top_left[0]).powi(2)
-                + (bottom_left[1] - top_left[1]).powi(2))
-            .sqrt();
-            (dx > SKEW_MIN_ASPECT * height.max(1.0)).then(|| dy.atan2(dx))
+        .map(|(q, _)| ((q[3][1] + q[2][1]) - (q[0][1] + q[1][1])).abs() / 2.0)
+        .collect();
+    heights.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+    let bin = (heights[heights.len() / 2] * EDGE_BIN).max(1.0);
+    let ends: Vec<[[f32; 2]; 2]> = lines
+        .iter()
+        .map(|([tl, tr, br, bl], _)| {
+            [
+                [(tl[0] + bl[0]) / 2.0, (tl[1] + bl[1]) / 2.0],
+                [(tr[0] + br[0]) / 2.0, (tr[1] + br[1]) / 2.0],
+            ]
         })
         .collect();
-    angles.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
-    angles.get(angles.len() / 2).copied().unwrap_or(0.0)
+    let alignment = |angle: f32| -> u64 {
+        let (sin, cos) = (-angle).sin_cos();
+        let mut counts = std::collections::HashMap::new();
+        for (side, points) in [0u8, 1].iter().zip([0usize, 1]) {
+            for end in &ends {
+                let [x, y] = end[points];
+                let turned = x * cos - y * sin;
+                *counts
+                    .entry((*side, (turned / bin).floor() as i64))
+                    .or_insert(0u64) += 1;
+            }
+        }
+        counts.values().map(|n| n * n).sum()
+    };
+    let mut best = (0.0, alignment(0.0));
+    for step in (-SKEW_STEPS..=SKEW_STEPS).filter(|&s| s != 0) {
+        let angle = step as f32 * SKEW_STEP;
+        let score = alignment(angle);
+        if score > best.1 {
+            best = (angle, score);
+        }
+    }
+    best.0
 }
 
 fn boxes_in_order(boxes: Vec<TextBox>) -> String {
@@ -109,7 +206,12 @@ fn cut(mut boxes: Vec<TextBox>, line_height: f32, out: &mut Vec<TextBox>) {
         (b.y0 + margin, b.y1 - margin)
     });
     let split = match (column_gap, row_gap) {
-        (Some((at, width)), _) if width >= COLUMN_GAP * line_height => Some((at, true)),
+        (Some((at, width)), _)
+            if width >= COLUMN_GAP * line_height
+                && (row_gap.is_none() || text_columns_beside(&boxes, at, width, line_height)) =>
+        {
+            Some((at, true))
+        }
         (_, Some((at, _))) => Some((at, false)),
         (Some((at, _)), None) => Some((at, true)),
         (None, None) => None,
@@ -139,6 +241,23 @@ fn cut(mut boxes: Vec<TextBox>, line_height: f32, out: &mut Vec<TextBox>) {
             out.extend(boxes);
         }
     }
+}
+
+/// Whether the boxes on both sides of a vertical gap at `at`, `gap` wide, are columns of running
+/// text (lines of many characters, with a gutter narrow beside them) rather than the cells of a
+/// table or the options of an exam question, which a reader reads row by row.
+fn text_columns_beside(boxes: &[TextBox], at: f32, gap: f32, line_height: f32) -> bool {
+    let median_width = |left: bool| {
+        let mut widths: Vec<f32> = boxes
+            .iter()
+            .filter(|b| (b.x1 <= at) == left)
+            .map(|b| b.x1 - b.x0)
+            .collect();
+        widths.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+        widths.get(widths.len() / 2).copied().unwrap_or(0.0)
+    };
+    let narrower = median_width(true).min(median_width(false));
+    narrower >= TEXT_COLUMN_WIDTH * line_height && gap <= MAX_GUTTER_SHARE * narrower
 }
 
 fn sort_rows(boxes: &mut [TextBox]) {
@@ -240,12 +359,32 @@ mod tests {
             .collect()
     }
 
+    /// What an engine that reports upright bounding boxes only gives for the same lines.
+    fn upright(lines: Vec<(Quad, String)>) -> Vec<(Quad, String)> {
+        lines
+            .into_iter()
+            .map(|(quad, text)| {
+                let xs = quad.map(|[x, _]| x);
+                let ys = quad.map(|[_, y]| y);
+                let (x0, x1) = (
+                    xs.iter().copied().fold(f32::MAX, f32::min),
+                    xs.iter().copied().fold(f32::MIN, f32::max),
+                );
+                let (y0, y1) = (
+                    ys.iter().copied().fold(f32::MAX, f32::min),
+                    ys.iter().copied().fold(f32::MIN, f32::max),
+                );
+                ([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], text)
+            })
+            .collect()
+    }
+
     #[test]
     fn reads_two_columns_under_a_title_column_by_column() {
         // Padded boxes: consecutive lines overlap by 4 px, as detector boxes do.
         let mut lines = vec![line(100.0, 0.0, 900.0, "标题")];
         let mut expected = vec!["标题".to_string()];
-        for (column, x0, x1) in [("左", 100.0, 480.0), ("右", 540.0, 900.0)] {
+        for (column, x0, x1) in [("左", 100.0, 480.0), ("右", 520.0, 900.0)] {
             for row in 0..30 {
                 let text = format!("{column}{row}");
                 lines.push(line(x0, 80.0 + 26.0 * row as f32, x1, &text));
@@ -254,9 +393,73 @@ mod tests {
         }
         let expected = expected.join("\n");
         assert_eq!(reading_order(lines.clone()), expected);
-        // Tilted by 5°, the 60 px gutter shifts by 70 px down the page and no longer separates
-        // the columns in page coordinates; deskewed, it does again.
-        assert_eq!(reading_order(rotated(lines, 5.0)), expected);
+        // Tilted by 2.5°, the 40 px gutter shifts by 34 px down the columns and no longer
+        // separates them in page coordinates; deskewed, it does again, whether the engine
+        // reports tilted boxes or only their upright bounding boxes.
+        let tilted = rotated(lines, 2.5);
+        assert_eq!(reading_order(tilted.clone()), expected);
+        assert_eq!(reading_order(upright(tilted)), expected);
+    }
+
+    #[test]
+    fn reads_vertical_text_right_to_left_in_columns_top_to_bottom() {
+        let column = |x0: f32, y0: f32, y1: f32, text: &str| -> (Quad, String) {
+            let x1 = x0 + 30.0;
+            ([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], text.into())
+        };
+        let lines = vec![
+            column(400.0, 0.0, 300.0, "第三列上"),
+            column(500.0, 0.0, 300.0, "第二列上"),
+            column(600.0, 0.0, 300.0, "第一列上"),
+            column(600.0, 340.0, 640.0, "第一列下"),
+            column(500.0, 340.0, 640.0, "第二列下"),
+            column(400.0, 340.0, 640.0, "第三列下"),
+        ];
+        assert_eq!(
+            reading_order(lines),
+            "第一列上\n第二列上\n第三列上\n第一列下\n第二列下\n第三列下"
+        );
+    }
+
+    #[test]
+    fn reads_the_options_of_an_exam_question_row_by_row() {
+        // Options of ten characters, far apart: long enough to pass for lines of text, but the
+        // gap between them is as wide as they are.
+        let lines = vec![
+            line(
+                0.0,
+                0.0,
+                900.0,
+                "3.下列除哪项之外，均是区别风寒感冒和风热感冒的主要依据",
+            ),
+            line(40.0, 50.0, 340.0, "A.恶寒发热的轻重"),
+            line(640.0, 50.0, 880.0, "B.口渴与不渴"),
+            line(40.0, 100.0, 300.0, "C.咽喉痛与不痛"),
+            line(640.0, 100.0, 900.0, "D.脉象数与不数"),
+            line(40.0, 150.0, 360.0, "E.头痛、身痛的有无"),
+            line(0.0, 200.0, 330.0, "4.感冒的治疗原则是"),
+        ];
+        assert_eq!(
+            reading_order(lines),
+            "3.下列除哪项之外，均是区别风寒感冒和风热感冒的主要依据\nA.恶寒发热的轻重 B.口渴与不渴\n\
+             C.咽喉痛与不痛 D.脉象数与不数\nE.头痛、身痛的有无\n4.感冒的治疗原则是"
+        );
+    }
+
+    #[test]
+    fn reads_a_table_row_by_row() {
+        let mut lines = Vec::new();
+        let mut expected = Vec::new();
+        for row in 0..4 {
+            let y = 40.0 * row as f32;
+            let cells = [(0.0, 90.0), (150.0, 260.0), (320.0, 400.0)];
+            let texts: Vec<String> = (0..3).map(|c| format!("格{row}{c}")).collect();
+            for (&(x0, x1), text) in cells.iter().zip(&texts) {
+                lines.push(line(x0, y, x1, text));
+            }
+            expected.push(texts.join(" "));
+        }
+        assert_eq!(reading_order(lines), expected.join("\n"));
     }
 
     #[test]

@@ -6,9 +6,9 @@
 mod cache;
 mod layout;
 mod process;
-mod rapid;
 mod render;
 mod tesseract;
+mod worker;
 
 use crate::config::check_range;
 use anyhow::Result;
@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use layout::join_cjk_spaces;
+pub use worker::stop_idle_workers;
 
 /// Reject reason for a page whose mean confidence is below `ocr.min_confidence`.
 pub const LOW_CONFIDENCE: &str = "ocr-low-confidence";
@@ -34,7 +35,11 @@ pub enum OcrMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EngineKind {
-    /// PaddleOCR PP-OCRv6 models on ONNX Runtime, from the `rapidocr` wheel, in a Python worker.
+    /// PaddleOCR PP-OCRv6 tiny models on ONNX Runtime, from the `faster-paddle` wheel, in a
+    /// Python worker: the fastest, and as accurate as the others on print (benches/ocr_eval.py).
+    FasterPaddle,
+    /// PaddleOCR PP-OCRv6 small models on ONNX Runtime, from the `rapidocr` wheel, in a Python
+    /// worker: about five times slower than `faster-paddle`.
     Rapidocr,
     /// Tesseract 5 with Debian's chi_sim model, one CLI process per page.
     Tesseract,
@@ -43,6 +48,7 @@ pub enum EngineKind {
 impl EngineKind {
     pub fn name(self) -> &'static str {
         match self {
+            EngineKind::FasterPaddle => "faster-paddle",
             EngineKind::Rapidocr => "rapidocr",
             EngineKind::Tesseract => "tesseract",
         }
@@ -51,14 +57,18 @@ impl EngineKind {
     /// Why the engine cannot run here (a missing program, model or Python package), if it can't.
     pub fn unavailable(self, config: &OcrConfig) -> Option<String> {
         match self {
-            EngineKind::Rapidocr => rapid::unavailable(config),
+            EngineKind::FasterPaddle => worker::unavailable(worker::Backend::FasterPaddle, config),
+            EngineKind::Rapidocr => worker::unavailable(worker::Backend::Rapidocr, config),
             EngineKind::Tesseract => tesseract::unavailable(config),
         }
     }
 
     fn start(self, config: &OcrConfig) -> Box<dyn OcrEngine> {
         match self {
-            EngineKind::Rapidocr => Box::new(rapid::Rapid::new(config)),
+            EngineKind::FasterPaddle => {
+                Box::new(worker::PpOcr::new(worker::Backend::FasterPaddle, config))
+            }
+            EngineKind::Rapidocr => Box::new(worker::PpOcr::new(worker::Backend::Rapidocr, config)),
             EngineKind::Tesseract => Box::new(tesseract::Tesseract::new(config)),
         }
     }
@@ -70,7 +80,7 @@ pub struct OcrConfig {
     pub mode: OcrMode,
     pub engine: EngineKind,
     /// Rendering resolution of PDF pages. 150 reads journal pages as well as 200 or 300 with
-    /// RapidOCR, in less time (benches/ocr_eval.py). Scanned pages are never rendered above the
+    /// the PP-OCR engines (benches/ocr_eval.py). Scanned pages are never rendered above the
     /// resolution of their own image: upscaling adds pixels, not information.
     pub dpi: u32,
     /// A page still being recognised after this long is given up (its process is killed).
@@ -78,12 +88,13 @@ pub struct OcrConfig {
     /// At most this many OCR processes run at once in the whole program.
     pub max_processes: usize,
     /// Pages whose mean character confidence (0–1) is below this are rejected as
-    /// `ocr-low-confidence` instead of emitting garbage. RapidOCR scores correct pages about
-    /// 0.99; tesseract's scale runs lower (about 0.85 on clean pages): lower this for tesseract.
+    /// `ocr-low-confidence` instead of emitting garbage. The PP-OCR engines score correct
+    /// pages about 0.98; tesseract's scale runs lower (about 0.85 on clean pages): lower this for tesseract.
     pub min_confidence: f32,
     /// Tesseract page segmentation mode (`--psm`).
     pub tesseract_psm: u32,
-    /// The Python interpreter that has the `rapidocr` and `onnxruntime` packages.
+    /// The Python interpreter that has the engine's PyPI packages (`faster-paddle`, or
+    /// `rapidocr` and `onnxruntime`).
     pub python: String,
 }
 
@@ -91,7 +102,7 @@ impl Default for OcrConfig {
     fn default() -> Self {
         OcrConfig {
             mode: OcrMode::Off,
-            engine: EngineKind::Rapidocr,
+            engine: EngineKind::FasterPaddle,
             dpi: 150,
             page_timeout_secs: 120,
             max_processes: 2,

@@ -1,7 +1,8 @@
-//! RapidOCR engine: PaddleOCR's PP-OCRv6 detection and recognition models on ONNX Runtime, as
-//! shipped inside the `rapidocr` wheel, driven by scripts/ocr_rapid.py in a long-lived Python
-//! worker (model loading costs more than a page). Its loose text lines are put in reading order
-//! here (layout.rs).
+//! PP-OCR engines: PaddleOCR's detection and recognition models on ONNX Runtime, as shipped inside
+//! the `faster-paddle` or `rapidocr` wheel, driven by scripts/ocr_worker.py in long-lived Python
+//! workers (starting Python and loading the models costs more than a page). Idle workers are kept
+//! for the next document, so a pile of one-page images does not start one per file. Their loose
+//! text lines are put in reading order here (layout.rs).
 use super::layout::{reading_order, Quad};
 use super::{process, OcrConfig, OcrEngine, Recognised};
 use anyhow::{Context, Result};
@@ -10,27 +11,76 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Mutex;
 use std::time::Duration;
 
-const WORKER_SCRIPT: &str = include_str!("../../scripts/ocr_rapid.py");
+const WORKER_SCRIPT: &str = include_str!("../../scripts/ocr_worker.py");
 /// Starting Python and loading the models, before the first page.
 const STARTUP_ALLOWANCE: Duration = Duration::from_secs(60);
 
-pub fn unavailable(config: &OcrConfig) -> Option<String> {
+/// Which wheel's models the worker runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PP-OCRv6 tiny from `faster-paddle`.
+    FasterPaddle,
+    /// PP-OCRv6 small from `rapidocr`.
+    Rapidocr,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::FasterPaddle => "faster-paddle",
+            Backend::Rapidocr => "rapidocr",
+        }
+    }
+
+    /// The Python modules the backend imports.
+    fn modules(self) -> &'static str {
+        match self {
+            Backend::FasterPaddle => "faster_paddle",
+            Backend::Rapidocr => "rapidocr, onnxruntime",
+        }
+    }
+
+    fn packages(self) -> &'static str {
+        match self {
+            Backend::FasterPaddle => "faster-paddle",
+            Backend::Rapidocr => "rapidocr and onnxruntime",
+        }
+    }
+}
+
+pub fn unavailable(backend: Backend, config: &OcrConfig) -> Option<String> {
     let probe = process::run_ok(
-        Command::new(&config.python).args(["-c", "import rapidocr, onnxruntime"]),
+        Command::new(&config.python).args(["-c", &format!("import {}", backend.modules())]),
         STARTUP_ALLOWANCE,
     );
     probe.err().map(|e| {
         format!(
-            "rapidocr needs {} with the PyPI packages rapidocr and onnxruntime: {e:#}",
-            config.python
+            "{} needs {} with the PyPI packages {}: {e:#}",
+            backend.name(),
+            config.python,
+            backend.packages()
         )
     })
 }
 
-pub struct Rapid {
+/// Started workers not in use, by interpreter and backend; a [`PpOcr`] returns its worker here
+/// when dropped. At most `ocr.max_processes` of them work at once (process::Slot); at most one
+/// exists per thread that OCRs documents.
+static IDLE: Mutex<Vec<(String, Backend, Worker)>> = Mutex::new(Vec::new());
+
+/// Ends the idle workers (they end by themselves when this program exits; this waits for them,
+/// so their CPU time is accounted to this program).
+pub fn stop_idle_workers() {
+    let idle = std::mem::take(&mut *IDLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+    drop(idle);
+}
+
+pub struct PpOcr {
     python: String,
+    backend: Backend,
     worker: Option<Worker>,
 }
 
@@ -45,6 +95,15 @@ impl Drop for Worker {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for PpOcr {
+    fn drop(&mut self) {
+        if let Some(worker) = self.worker.take() {
+            let mut idle = IDLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            idle.push((self.python.clone(), self.backend, worker));
+        }
     }
 }
 
@@ -63,17 +122,31 @@ struct Line {
     score: f32,
 }
 
-impl Rapid {
-    pub fn new(config: &OcrConfig) -> Self {
-        Rapid {
+impl PpOcr {
+    pub fn new(backend: Backend, config: &OcrConfig) -> Self {
+        PpOcr {
             python: config.python.clone(),
+            backend,
             worker: None,
         }
     }
 
+    /// An idle worker of this interpreter and backend, or a new one.
+    fn worker(&self) -> Result<Worker> {
+        let mut idle = IDLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(at) = idle
+            .iter()
+            .position(|(python, backend, _)| *python == self.python && *backend == self.backend)
+        {
+            return Ok(idle.swap_remove(at).2);
+        }
+        drop(idle);
+        self.start()
+    }
+
     fn start(&self) -> Result<Worker> {
         let mut child = Command::new(&self.python)
-            .args(["-c", WORKER_SCRIPT])
+            .args(["-c", WORKER_SCRIPT, self.backend.name()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -100,8 +173,9 @@ impl Rapid {
 
     fn ask(&mut self, image: &Path, timeout: Duration) -> Result<Reply> {
         if self.worker.is_none() {
-            self.worker = Some(self.start()?);
+            self.worker = Some(self.worker()?);
         }
+        let name = self.backend.name();
         let worker = self.worker.as_mut().context("no OCR worker")?;
         let allowance = if worker.first_page {
             timeout + STARTUP_ALLOWANCE
@@ -122,19 +196,19 @@ impl Rapid {
             Ok(line) => serde_json::from_str(&line).context("unreadable OCR worker reply"),
             Err(RecvTimeoutError::Timeout) => {
                 self.worker = None; // killed on drop; the next page starts a fresh worker
-                anyhow::bail!("rapidocr took longer than {} s: killed", timeout.as_secs())
+                anyhow::bail!("{name} took longer than {} s: killed", timeout.as_secs())
             }
             Err(RecvTimeoutError::Disconnected) => {
                 self.worker = None;
-                anyhow::bail!("the rapidocr worker died (crash or out of memory)")
+                anyhow::bail!("the {name} worker died (crash or out of memory)")
             }
         }
     }
 }
 
-impl OcrEngine for Rapid {
+impl OcrEngine for PpOcr {
     fn fingerprint(&self) -> String {
-        format!("rapidocr PP-OCRv6 small\n{WORKER_SCRIPT}")
+        format!("{}\n{WORKER_SCRIPT}", self.backend.name())
     }
 
     fn recognise(&mut self, image: &Path, timeout: Duration) -> Result<Recognised> {
@@ -143,7 +217,7 @@ impl OcrEngine for Rapid {
             if error.starts_with("cannot start") {
                 self.worker = None;
             }
-            anyhow::bail!("rapidocr: {error}");
+            anyhow::bail!("{}: {error}", self.backend.name());
         }
         let (mut weighted, mut chars) = (0.0f64, 0usize);
         let lines = reply
