@@ -164,18 +164,8 @@ pub fn finish(
         })?),
     };
 
-    let (publish, ingest, reject_samples): (PublishStats, IngestStats, Samples) = run.phase(
-        "publish",
-        &[
-            "docs",
-            "bert",
-            "megatron",
-            "wwm",
-            "mlm",
-            "rejects",
-            "errors.jsonl",
-        ],
-        || {
+    let (publish, ingest, reject_samples): (PublishStats, IngestStats, Samples) =
+        run.phase("publish", &manifest::PUBLISHED, || {
             let mut ledger = Ledger::open(&run.root, config.output.shard_bytes)?;
             for failure in load_list::<Failure>(&work.join("walk"), "failures")? {
                 ledger.failure(&failure, "special")?;
@@ -206,8 +196,7 @@ pub fn finish(
             }
             let (ingest, samples) = ledger.finish(inputs.len() as u64, bytes_in)?;
             Ok((stats, ingest, samples))
-        },
-    )?;
+        })?;
     let mut phases = BTreeMap::new();
     phases.insert(
         "near-duplicates".to_string(),

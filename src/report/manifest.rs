@@ -37,20 +37,22 @@ pub struct Manifest<'a> {
     pub files: Vec<OutputFile>,
 }
 
+/// What the publish phase writes, relative to the output folder.
+pub const PUBLISHED: [&str; 7] = [
+    "docs",
+    "bert",
+    "megatron",
+    "wwm",
+    "mlm",
+    "rejects",
+    "errors.jsonl",
+];
+
 /// Every file under the output folder except intermediates, in path order, with the counts
 /// the publish phase recorded for its shards.
 pub fn list_outputs(root: &Path, counts: &[(String, ShardCounts)]) -> Result<Vec<OutputFile>> {
     let mut files = Vec::new();
-    for top in [
-        "docs",
-        "bert",
-        "megatron",
-        "wwm",
-        "mlm",
-        "rejects",
-        "errors.jsonl",
-        "vocab",
-    ] {
+    for top in PUBLISHED.iter().chain(&["vocab"]) {
         collect(root, &root.join(top), &mut files)?;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
