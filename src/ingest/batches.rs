@@ -26,12 +26,23 @@ pub const PARTITIONS: usize = 256;
 const CHUNK_FILES: usize = 64;
 const CHUNK_BYTES: u64 = 256 << 20;
 
-/// What one input gave, as saved between phases. `input` is its index in the sorted input list.
-#[derive(Serialize, Deserialize)]
-pub struct InputOutcomes {
+/// One line of a saved chunk: one outcome of an input, in order (`input` is the input's index
+/// in the sorted input list). An input that gave nothing has one line without an outcome, so
+/// it is still counted. One outcome per line keeps a file of a million records from becoming
+/// one line of its whole size, in memory twice over.
+#[derive(Deserialize)]
+pub struct SavedOutcome {
     pub input: usize,
     pub format: String,
-    pub outcomes: Vec<Outcome>,
+    pub outcome: Option<Outcome>,
+}
+
+/// `SavedOutcome` as written, borrowing.
+#[derive(Serialize)]
+struct SavedOutcomeRef<'a> {
+    input: usize,
+    format: &'a str,
+    outcome: Option<&'a Outcome>,
 }
 
 /// Set by Ctrl-C: the chunks in hand finish, then the run stops with a resume hint.
@@ -211,12 +222,18 @@ fn save(
     // Uncompressed: chunks are read once, and compressing them cost more CPU than any other
     // step of saving (zstd -1 on Chinese text runs at about 230 MB/s).
     let mut writer = ShardWriter::new(folder, &prefix, false, u64::MAX)?.with_extension("jsonl");
-    for (&input, extraction) in chunk.inputs.iter().zip(results) {
-        writer.write_json(&InputOutcomes {
+    for (&input, extraction) in chunk.inputs.iter().zip(&results) {
+        let line = |outcome| SavedOutcomeRef {
             input,
-            format: extraction.format.to_string(),
-            outcomes: extraction.outcomes,
-        })?;
+            format: extraction.format,
+            outcome,
+        };
+        if extraction.outcomes.is_empty() {
+            writer.write_json(&line(None))?;
+        }
+        for outcome in &extraction.outcomes {
+            writer.write_json(&line(Some(outcome)))?;
+        }
     }
     writer.finish()?;
     Ok(())
@@ -231,11 +248,11 @@ pub fn missing<'a>(chunks: &'a [Chunk], dir: &Path) -> Vec<&'a Chunk> {
 pub fn read_in_order(
     chunks: &[Chunk],
     dir: PathBuf,
-) -> impl Iterator<Item = Result<InputOutcomes>> + '_ {
+) -> impl Iterator<Item = Result<SavedOutcome>> + '_ {
     merge_partitions(
         chunks,
         move |c| read_jsonl_file(c.path(&dir)),
-        |o: &InputOutcomes| o.input,
+        |o: &SavedOutcome| o.input,
     )
 }
 

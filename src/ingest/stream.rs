@@ -2,13 +2,13 @@
 //! exact-dedup verdicts applied. Publish also passes a `Ledger`, which takes everything that is
 //! not a kept document: rejects (extraction's and exact-dedup's) into `rejects/`, failures into
 //! `errors.jsonl`, and the counts per format and per reason.
-use super::batches::InputOutcomes;
+use super::batches::SavedOutcome;
 use super::{FormatCounts, IngestStats};
 use crate::dedup::exact::Resolver;
 use crate::document::{Document, Failure, Outcome, Reject, Verdict};
 use crate::shard::writer::{AtomicFile, ShardWriter};
 use anyhow::Result;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -91,62 +91,63 @@ impl Ledger {
 /// The kept documents in input order, after exact dedup. With a ledger, everything else goes
 /// to it as it passes.
 pub fn kept_documents<'a>(
-    outcomes: impl Iterator<Item = Result<InputOutcomes>> + 'a,
+    outcomes: impl Iterator<Item = Result<SavedOutcome>> + 'a,
     resolver: Resolver,
     ledger: Option<&'a mut Ledger>,
 ) -> impl Iterator<Item = Result<Document>> + 'a {
     KeptDocuments {
         outcomes: Box::new(outcomes),
-        input: 0,
-        format: String::new(),
-        pending: VecDeque::new(),
+        input: None,
+        index: 0,
         resolver,
         ledger,
     }
 }
 
 struct KeptDocuments<'a> {
-    outcomes: Box<dyn Iterator<Item = Result<InputOutcomes>> + 'a>,
-    /// The current input: its index, format, and outcomes (numbered) not yet passed on.
-    input: u32,
-    format: String,
-    pending: VecDeque<(u32, Outcome)>,
+    outcomes: Box<dyn Iterator<Item = Result<SavedOutcome>> + 'a>,
+    /// The input of the last outcome read, and the number of the next outcome of that input.
+    input: Option<usize>,
+    index: u32,
     resolver: Resolver,
     ledger: Option<&'a mut Ledger>,
 }
 
 impl KeptDocuments<'_> {
     fn next_result(&mut self) -> Result<Option<Document>> {
-        loop {
-            let Some((index, outcome)) = self.pending.pop_front() else {
-                let Some(next) = self.outcomes.next() else {
-                    return Ok(None);
-                };
-                let next = next?;
+        while let Some(saved) = self.outcomes.next() {
+            let SavedOutcome {
+                input,
+                format,
+                outcome,
+            } = saved?;
+            if self.input != Some(input) {
+                self.input = Some(input);
+                self.index = 0;
                 if let Some(ledger) = self.ledger.as_deref_mut() {
-                    ledger.count(&next.format, |c| c.files += 1);
+                    ledger.count(&format, |c| c.files += 1);
                 }
-                self.input = next.input as u32;
-                self.format = next.format;
-                self.pending.extend((0..).zip(next.outcomes));
+            }
+            let Some(outcome) = outcome else {
                 continue;
             };
-            let (input, format) = (self.input, self.format.as_str());
+            let at = (input as u32, self.index);
+            self.index += 1;
             match outcome {
                 Outcome::Kept(doc) => {
                     if let Some(ledger) = self.ledger.as_deref_mut() {
                         ledger.stats.extracted += 1;
                     }
-                    match self.resolver.judge((input, index), doc)? {
+                    match self.resolver.judge(at, doc)? {
                         Verdict::Keep(doc) => {
                             if let Some(ledger) = self.ledger.as_deref_mut() {
-                                ledger.kept(&doc, format);
+                                ledger.kept(&doc, &format);
                             }
                             return Ok(Some(doc));
                         }
                         Verdict::Drop(reject) => {
                             if let Some(ledger) = self.ledger.as_deref_mut() {
-                                ledger.rejected(&reject, format)?;
+                                ledger.rejected(&reject, &format)?;
                             }
                         }
                     }
@@ -154,16 +155,17 @@ impl KeptDocuments<'_> {
                 Outcome::Rejected(reject) => {
                     if let Some(ledger) = self.ledger.as_deref_mut() {
                         ledger.stats.extracted += 1;
-                        ledger.rejected(&reject, format)?;
+                        ledger.rejected(&reject, &format)?;
                     }
                 }
                 Outcome::Failed(failure) => {
                     if let Some(ledger) = self.ledger.as_deref_mut() {
-                        ledger.failure(&failure, format)?;
+                        ledger.failure(&failure, &format)?;
                     }
                 }
             }
         }
+        Ok(None)
     }
 }
 
