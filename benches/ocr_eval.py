@@ -13,14 +13,13 @@ own text layer, taken two ways (--reference):
   reading-order text of the same layer. `-layout` is not: it keeps the physical layout, printing
   the lines of both columns of a two-column page side by side, so every line of a journal page
   interleaves two columns (faster-paddle at 200 dpi scores 44-90% CER against it on the journal
-  pages, the same as the reading reference on the one-column textbook pages). Poppler's order is itself a guess, and on some sample pages a bad
-  one (see --per-page): it reads the two columns of zh_consensus_perioperative_cancer_pain_2020
-  page 2 and a text column beside a sidebar (textbook page 14) line by line across, lists a table
-  column by column, and puts a running header's right end mid-page. It also joins words
-  hyphenated at a line end, dropping the hyphen the page shows.
+  pages; on the one-column textbook pages it equals the reading reference). Poppler's order is
+  itself a guess, and on some sample pages a bad one (see --per-page): it reads the two columns
+  of zh_consensus_perioperative_cancer_pain_2020 pages 2-3, and a text column beside a sidebar
+  (textbook page 14), line by line across; it lists a table column by column and puts a running
+  header's right end mid-page. It also joins words hyphenated at a line end, dropping the hyphen.
 CER = edit distance / reference length, after NFKC, whitespace removed, for either reference.
-Also OCRs zh_textbook_tcm_scanned_imageonly.pdf (pages 14-16 of the textbook
-excerpt) as a PDF. Speed = pages per CPU-second (user + sys of the driver and its children, one
+Also OCRs zh_textbook_tcm_scanned_imageonly.pdf (pages 14-16 of the textbook excerpt) as a PDF. Speed = pages per CPU-second (user + sys of the driver and its children, one
 OCR process at a time), i.e. pages per second per core; rendering the eval images is not counted.
 
 Sample: one page of each of the six files in SAMPLE per setting (--pages-per-file 2 takes two), the
