@@ -19,8 +19,9 @@ own text layer, taken two ways (--reference):
   (textbook page 14), line by line across; it lists a table column by column and puts a running
   header's right end mid-page. It also joins words hyphenated at a line end, dropping the hyphen.
 CER = edit distance / reference length, after NFKC, whitespace removed, for either reference.
-Also OCRs zh_textbook_tcm_scanned_imageonly.pdf (pages 14-16 of the textbook excerpt) as a PDF. Speed = pages per CPU-second (user + sys of the driver and its children, one
-OCR process at a time), i.e. pages per second per core; rendering the eval images is not counted.
+Also OCRs zh_textbook_tcm_scanned_imageonly.pdf (pages 14-16 of the textbook excerpt) as a PDF.
+Speed = pages per CPU-second (user + sys of the driver and its children, one OCR process at a
+time), i.e. pages per second per core; rendering the eval images is not counted.
 
 Sample: one page of each of the six files in SAMPLE per setting (--pages-per-file 2 takes two), the
 3 scanned pages, 3 dpi × clean/degraded: 39 pages per engine. On the 2-core VM shared with other
@@ -163,7 +164,8 @@ def main():
     parser.add_argument("--engines", default="faster-paddle:3,rapidocr:3,tesseract:3,tesseract:6")
     parser.add_argument("--dpis", default=",".join(map(str, DPIS)))
     parser.add_argument("--reference", choices=["raw", "reading", "both"], default="both",
-                        help="text-layer order to compare with: content stream (-raw), poppler's reading order, or both")
+                        help="text-layer order to compare with: content stream (-raw), "
+                        "poppler's reading order, or both")
     parser.add_argument("--per-page", action="store_true", help="also print every page's figures")
     parser.add_argument("--save", help="append every page's OCR text and scores to this JSONL file")
     args = parser.parse_args()
