@@ -12,7 +12,7 @@ pub mod preset;
 pub mod replacement;
 pub mod symbol_ratio;
 
-use crate::clean::{is_cjk, is_cjk_punctuation};
+use crate::clean::{is_cjk, is_cjk_punctuation, leading_ideographs};
 use crate::config::check_range;
 use crate::document::{Document, Reject, Verdict};
 use anyhow::Result;
@@ -121,27 +121,56 @@ pub struct Stats {
 impl Stats {
     pub fn of(text: &str) -> Stats {
         let mut stats = Stats::default();
+        let mut line_empty = true;
         let mut previous_latin1 = false;
-        for line in text.split('\n') {
-            let mut empty = true;
-            for c in line.chars().filter(|c| !c.is_whitespace()) {
-                empty = false;
-                stats.chars += 1;
-                if is_cjk(c) {
-                    stats.cjk += 1;
-                } else if c.is_ascii_digit() {
+        let bytes = text.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            // Common ideographs first, counted a stretch at a time: most characters are.
+            let ideographs = leading_ideographs(&bytes[at..]);
+            if ideographs > 0 {
+                stats.chars += ideographs / 3;
+                stats.cjk += ideographs / 3;
+                line_empty = false;
+                previous_latin1 = false;
+                at += ideographs;
+                continue;
+            }
+            let Some(c) = text[at..].chars().next() else {
+                break;
+            };
+            at += c.len_utf8();
+            if c == '\n' {
+                stats.lines += !line_empty as usize;
+                line_empty = true;
+                continue;
+            }
+            if c.is_whitespace() {
+                continue;
+            }
+            line_empty = false;
+            stats.chars += 1;
+            if c.is_ascii() {
+                if c.is_ascii_digit() {
                     stats.digits += 1;
-                } else if !c.is_alphanumeric() && !is_prose_punctuation(c) {
+                } else if !c.is_ascii_alphabetic() && !is_prose_punctuation(c) {
                     stats.symbols += 1;
                 }
-                let latin1 = garbled::is_latin1_high(c);
-                if garbled::is_unexpected(c) || (latin1 && previous_latin1) {
-                    stats.unexpected += 1;
-                }
-                previous_latin1 = latin1;
+                previous_latin1 = false;
+                continue;
             }
-            stats.lines += !empty as usize;
+            if is_cjk(c) {
+                stats.cjk += 1;
+            } else if !is_prose_punctuation(c) && !c.is_alphanumeric() {
+                stats.symbols += 1;
+            }
+            let latin1 = garbled::is_latin1_high(c);
+            if garbled::is_unexpected(c) || (latin1 && previous_latin1) {
+                stats.unexpected += 1;
+            }
+            previous_latin1 = latin1;
         }
+        stats.lines += !line_empty as usize;
         stats
     }
 
