@@ -143,19 +143,16 @@ pub fn is_cjk_text(c: char) -> bool {
 /// each in UTF-8): the bulk of Chinese text, which per-character loops skip in one step
 /// instead of decoding and classifying each.
 pub fn leading_ideographs(text: &[u8]) -> usize {
-    let mut at = 0;
-    while let Some(&[lead, second, _]) = text.get(at..at + 3) {
-        let ideograph = match lead {
+    let (triples, _) = text.as_chunks::<3>();
+    let ideographs = triples
+        .iter()
+        .take_while(|&&[lead, second, _]| match lead {
             0xE5..=0xE9 => true,    // U+5000–U+9FFF
             0xE4 => second >= 0xB8, // U+4E00–U+4FFF
             _ => false,
-        };
-        if !ideograph {
-            break;
-        }
-        at += 3;
-    }
-    at
+        })
+        .count();
+    ideographs * 3
 }
 
 /// Width on the page: ideographs and full-width forms take two columns, the rest one.

@@ -201,10 +201,9 @@ fn may_name_journal(text: &str) -> bool {
 /// `may_name_journal`: whether the document holds a journal name at all.
 fn is_furniture_anywhere(line: &str, may_name_journal: bool) -> bool {
     // Cheap test first: every pattern ends in a digit, 页 or a decoration, or names a journal.
-    let ends_like_furniture = line
-        .chars()
-        .next_back()
-        .is_some_and(|c| c.is_ascii_digit() || "页-—–·•・".contains(c));
+    let ends_like_furniture = line.chars().next_back().is_some_and(|c| {
+        c.is_ascii_digit() || matches!(c, '页' | '-' | '—' | '–' | '·' | '•' | '・')
+    });
     let names_journal = || {
         may_name_journal && (line.contains("杂志") || line.contains("学报") || line.contains("Vol"))
     };

@@ -76,6 +76,12 @@ fn verbatim_prefix(text: &str) -> usize {
             end = at;
             continue;
         }
+        // Printable ASCII and line breaks: stable or kept.
+        if matches!(bytes[at], 0x20..=0x7E | b'\n') {
+            at += 1;
+            end = at;
+            continue;
+        }
         let Some(c) = text[at..].chars().next() else {
             break;
         };
