@@ -3,8 +3,10 @@
 //! 屯屯屯 = 0xCD), U+FFFD left by decoders, private-use code points (GBK user-defined glyphs and
 //! PDF fonts' private glyphs: no shared meaning) and long runs of symbols (separator rules,
 //! ★★★★★). Removed characters are counted in `meta.garbage_chars`: the `garbled` filter uses it.
-use super::{count_in_meta, is_cjk, is_cjk_punctuation, leading_ideographs, Meta, Step};
+use super::char_table::{starts_common_ideograph, BmpTable};
+use super::{count_in_meta, is_cjk, is_cjk_punctuation, Meta, Step};
 use std::ops::Range;
+use std::sync::LazyLock;
 
 pub struct Garbage {
     /// Symbol runs longer than this are removed.
@@ -134,15 +136,15 @@ impl Garbage {
         let bytes = text.as_bytes();
         let mut at = 0;
         while at < bytes.len() {
-            // A stretch of ideographs is not a symbol: it ends a run as one letter would.
-            let ideographs = leading_ideographs(&bytes[at..]);
-            let (symbol, space, len) = if ideographs > 0 {
-                (false, false, ideographs)
+            // Most characters are common ideographs, told from their first bytes: no symbol.
+            let (symbol, space, len) = if starts_common_ideograph(&bytes[at..]) {
+                (false, false, 3)
             } else {
                 let Some(c) = text[at..].chars().next() else {
                     break;
                 };
-                (is_symbol(c), c == ' ', c.len_utf8())
+                let symbol = SYMBOLS.get(c).map_or_else(|| is_symbol(c), |s| s != 0);
+                (symbol, c == ' ', c.len_utf8())
             };
             if symbol {
                 run_start.get_or_insert(at);
@@ -188,13 +190,12 @@ fn drop_run(text: &str, copied_until: usize, run: std::ops::Range<usize>, out: &
     }
 }
 
+/// `is_symbol` of every BMP character.
+static SYMBOLS: LazyLock<BmpTable> = LazyLock::new(|| BmpTable::new(|c| is_symbol(c) as u8));
+
 /// Punctuation and symbols that carry no text: not letters, digits, ideographs or whitespace.
 /// The Chinese ellipsis and dashes count too: `………………` is a leader, not prose.
 fn is_symbol(c: char) -> bool {
-    // Common ideographs first: the bulk of Chinese text.
-    if matches!(c as u32, 0x4E00..=0x9FFF) {
-        return false;
-    }
     if c.is_ascii() {
         return !(c.is_ascii_alphanumeric() || c.is_ascii_whitespace());
     }

@@ -1,6 +1,7 @@
 //! Cleaning: a sequence of small text → text steps, built once from `[clean]`. Order matters:
 //! characters are normalised first, pages lose their running headers (and become lines) before
 //! garbage goes, spaces between Chinese go before lines are joined across wraps and pages.
+pub mod char_table;
 pub mod convert;
 pub mod garbage;
 pub mod layout;
@@ -139,36 +140,30 @@ pub fn is_cjk_text(c: char) -> bool {
     is_cjk(c) || is_cjk_punctuation(c)
 }
 
-/// Bytes at the start of `text` taken by common CJK ideographs (U+4E00–U+9FFF, three bytes
-/// each in UTF-8): the bulk of Chinese text, which per-character loops skip in one step
-/// instead of decoding and classifying each.
-pub fn leading_ideographs(text: &[u8]) -> usize {
-    let (triples, _) = text.as_chunks::<3>();
-    let ideographs = triples
-        .iter()
-        .take_while(|&&[lead, second, _]| match lead {
-            0xE5..=0xE9 => true,    // U+5000–U+9FFF
-            0xE4 => second >= 0xB8, // U+4E00–U+4FFF
-            _ => false,
-        })
-        .count();
-    ideographs * 3
-}
-
 /// Width on the page: ideographs and full-width forms take two columns, the rest one.
 pub fn display_width(line: &str) -> usize {
     let bytes = line.as_bytes();
     let mut width = 0;
     let mut at = 0;
-    while at < bytes.len() {
-        let ideographs = leading_ideographs(&bytes[at..]);
-        width += ideographs / 3 * 2;
-        at += ideographs;
-        let Some(c) = line[at..].chars().next() else {
-            break;
-        };
-        width += if !c.is_ascii() && is_wide(c) { 2 } else { 1 };
-        at += c.len_utf8();
+    // ASCII and most ideographs (U+4E00–U+9FFF) need no decoding.
+    while let Some(&lead) = bytes.get(at) {
+        match lead {
+            0x00..=0x7F => {
+                width += 1;
+                at += 1;
+            }
+            _ if char_table::starts_common_ideograph(&bytes[at..]) => {
+                width += 2;
+                at += 3;
+            }
+            _ => {
+                let Some(c) = line[at..].chars().next() else {
+                    break;
+                };
+                width += if is_wide(c) { 2 } else { 1 };
+                at += c.len_utf8();
+            }
+        }
     }
     width
 }

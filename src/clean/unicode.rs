@@ -1,6 +1,7 @@
 //! Character-level normalisation: NFKC for compatibility forms, except the full-width Chinese
 //! punctuation that NFKC would turn into ASCII; control, zero-width and bidi characters removed.
-use super::{leading_ideographs, Meta, Step};
+use super::char_table::starts_common_ideograph;
+use super::{Meta, Step};
 use crate::document::PAGE_BREAK;
 use unicode_normalization::char::{canonical_combining_class, is_combining_mark};
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
@@ -69,15 +70,15 @@ fn verbatim_prefix(text: &str) -> usize {
     let bytes = text.as_bytes();
     let mut end = 0;
     let mut at = 0;
-    while at < bytes.len() {
-        let ideographs = leading_ideographs(&bytes[at..]);
-        if ideographs > 0 {
-            at += ideographs;
+    while let Some(&lead) = bytes.get(at) {
+        // Common ideographs (told from their first bytes), printable ASCII and line breaks are
+        // stable or kept.
+        if starts_common_ideograph(&bytes[at..]) {
+            at += 3;
             end = at;
             continue;
         }
-        // Printable ASCII and line breaks: stable or kept.
-        if matches!(bytes[at], 0x20..=0x7E | b'\n') {
+        if matches!(lead, 0x20..=0x7E | b'\n') {
             at += 1;
             end = at;
             continue;

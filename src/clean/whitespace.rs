@@ -1,6 +1,7 @@
 //! Whitespace: runs of spaces become one, lines are trimmed, and more than one blank line
 //! becomes one (a paragraph break). Page breaks are kept for layout-aware steps.
-use super::{leading_ideographs, Meta, Step};
+use super::char_table::starts_common_ideograph;
+use super::{Meta, Step};
 
 pub struct Collapse;
 
@@ -55,9 +56,9 @@ fn is_collapsed(line: &str) -> bool {
     let mut after_space = true; // the line start counts as one: no leading space
     let mut at = 0;
     while at < bytes.len() {
-        let ideographs = leading_ideographs(&bytes[at..]);
-        if ideographs > 0 {
-            at += ideographs;
+        // Most characters are common ideographs, told from their first bytes: no space.
+        if starts_common_ideograph(&bytes[at..]) {
+            at += 3;
             after_space = false;
             continue;
         }
