@@ -5,6 +5,7 @@
 //! ★★★★★). Removed characters are counted in `meta.garbage_chars`: the `garbled` filter uses it.
 use super::char_table::{starts_common_ideograph, BmpTable};
 use super::{count_in_meta, is_cjk, is_cjk_punctuation, Meta, Step};
+use memchr::memmem::Finder;
 use std::ops::Range;
 use std::sync::LazyLock;
 
@@ -75,9 +76,9 @@ impl GarbageFinder {
 
 fn find_garbage(kind: usize, text: &str, from: usize) -> Option<Range<usize>> {
     match kind {
-        0 => find_bytes(text, from, "锟斤拷").map(|at| at..at + "锟斤拷".len()),
-        1 => find_fill_run(text, from, '烫'),
-        2 => find_fill_run(text, from, '屯'),
+        0 => find_bytes(&MOJIBAKE, text, from).map(|at| at..at + MOJIBAKE.needle().len()),
+        1 => find_fill_run(&FILL_CC, text, from, '烫'),
+        2 => find_fill_run(&FILL_CD, text, from, '屯'),
         // Private-use and non-characters start with one of these bytes: EE/EF for U+E000–U+FFFF
         // (EF also starts the common full-width forms, which are checked and passed over),
         // F3/F4 for planes 15 and 16.
@@ -86,15 +87,20 @@ fn find_garbage(kind: usize, text: &str, from: usize) -> Option<Range<usize>> {
     }
 }
 
-fn find_bytes(text: &str, from: usize, needle: &str) -> Option<usize> {
-    memchr::memmem::find(&text.as_bytes()[from..], needle.as_bytes()).map(|at| from + at)
+/// Searchers built once: building one costs more than searching most documents.
+static MOJIBAKE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("锟斤拷"));
+/// Three fill characters (0xCC and 0xCD bytes read as GBK): the shortest run that is garbage.
+static FILL_CC: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("烫烫烫"));
+static FILL_CD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("屯屯屯"));
+
+fn find_bytes(finder: &Finder, text: &str, from: usize) -> Option<usize> {
+    finder.find(&text.as_bytes()[from..]).map(|at| from + at)
 }
 
 /// A run of at least three `fill` characters.
-fn find_fill_run(text: &str, from: usize, fill: char) -> Option<Range<usize>> {
-    let three: String = [fill; 3].iter().collect();
-    let start = find_bytes(text, from, &three)?;
-    let mut end = start + three.len();
+fn find_fill_run(three: &Finder, text: &str, from: usize, fill: char) -> Option<Range<usize>> {
+    let start = find_bytes(three, text, from)?;
+    let mut end = start + three.needle().len();
     while text[end..].starts_with(fill) {
         end += fill.len_utf8();
     }
