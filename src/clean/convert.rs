@@ -110,8 +110,7 @@ fn read_dictionary(path: &Path) -> Result<HashMap<String, String>> {
 
 impl Step for TraditionalToSimplified {
     fn apply(&self, text: String, _: &mut Meta) -> String {
-        // Most text holds no trigger: one scan, no per-character arrays.
-        if text.is_ascii() || !text.chars().any(|c| self.flags(c) & TRIGGER != 0) {
+        if text.is_ascii() {
             return text;
         }
         let chars: Vec<char> = text.chars().collect();
@@ -124,6 +123,9 @@ impl Step for TraditionalToSimplified {
             } else {
                 next_trigger[i + 1]
             };
+        }
+        if next_trigger[0] == usize::MAX {
+            return text;
         }
         let mut out = String::with_capacity(text.len());
         let mut key = String::new();
