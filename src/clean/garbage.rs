@@ -3,102 +3,201 @@
 //! 屯屯屯 = 0xCD), U+FFFD left by decoders, private-use code points (GBK user-defined glyphs and
 //! PDF fonts' private glyphs: no shared meaning) and long runs of symbols (separator rules,
 //! ★★★★★). Removed characters are counted in `meta.garbage_chars`: the `garbled` filter uses it.
+use super::char_table::{starts_common_ideograph, BmpTable};
 use super::{count_in_meta, is_cjk, is_cjk_punctuation, Meta, Step};
+use memchr::memmem::Finder;
+use std::ops::Range;
+use std::sync::LazyLock;
 
 pub struct Garbage {
     /// Symbol runs longer than this are removed.
     pub max_symbol_run: usize,
 }
 
-/// Repeated three or more times, these characters are uninitialised memory, never text.
-const FILL_CHARACTERS: &[char] = &['烫', '屯'];
-
 impl Step for Garbage {
     fn apply(&self, text: String, meta: &mut Meta) -> String {
-        if text.is_ascii() || !text.chars().any(starts_garbage) {
-            return self.symbol_runs(text, meta);
-        }
-        let chars: Vec<char> = text.chars().collect();
-        let mut out = String::with_capacity(text.len());
-        let mut removed = 0;
-        let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
-            if c == '锟' && chars.get(i + 1) == Some(&'斤') && chars.get(i + 2) == Some(&'拷') {
-                removed += 3;
-                i += 3;
-                continue;
-            }
-            if FILL_CHARACTERS.contains(&c) {
-                let run = chars[i..].iter().take_while(|&&d| d == c).count();
-                if run >= 3 {
-                    removed += run;
-                    i += run;
-                    continue;
-                }
-            }
-            if is_private_use(c) || c == '\u{FFFD}' || c == '\u{FFFE}' || c == '\u{FFFF}' {
-                removed += 1;
-            } else {
-                out.push(c);
-            }
-            i += 1;
-        }
-        count_in_meta(meta, "garbage_chars", removed);
-        self.symbol_runs(out, meta)
+        let text = remove_garbage_characters(text, meta);
+        self.symbol_runs(text, meta)
     }
+}
+
+/// Removes mojibake, fill runs, private-use characters and non-characters. They are found by
+/// byte search (SIMD), not by decoding every character: most documents have none and keep
+/// their allocation.
+fn remove_garbage_characters(text: String, meta: &mut Meta) -> String {
+    let mut finder = GarbageFinder::default();
+    let Some(first) = finder.next(&text, 0) else {
+        return text;
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut copied_until = 0;
+    let mut removed = 0;
+    let mut found = Some(first);
+    while let Some(garbage) = found {
+        out.push_str(&text[copied_until..garbage.start]);
+        removed += text[garbage.clone()].chars().count();
+        copied_until = garbage.end;
+        found = finder.next(&text, garbage.end);
+    }
+    out.push_str(&text[copied_until..]);
+    count_in_meta(meta, "garbage_chars", removed);
+    out
+}
+
+/// The kinds of garbage, each searched on its own.
+const GARBAGE_KINDS: usize = 5;
+
+/// Finds garbage left to right, remembering each kind's next match so that a frequent kind
+/// does not make the search for a rare one start over at every match.
+#[derive(Default)]
+struct GarbageFinder {
+    /// Per kind: the next match at or after `searched_from`, `None` when there is none.
+    next: [Option<Range<usize>>; GARBAGE_KINDS],
+    searched_from: [Option<usize>; GARBAGE_KINDS],
+}
+
+impl GarbageFinder {
+    /// The first garbage at or after byte `from`.
+    fn next(&mut self, text: &str, from: usize) -> Option<Range<usize>> {
+        for kind in 0..GARBAGE_KINDS {
+            let stale = match (&self.next[kind], self.searched_from[kind]) {
+                (_, None) => true,
+                (Some(found), _) => found.start < from,
+                (None, Some(_)) => false, // none left
+            };
+            if stale {
+                self.next[kind] = find_garbage(kind, text, from);
+                self.searched_from[kind] = Some(from);
+            }
+        }
+        self.next.iter().flatten().min_by_key(|r| r.start).cloned()
+    }
+}
+
+fn find_garbage(kind: usize, text: &str, from: usize) -> Option<Range<usize>> {
+    match kind {
+        0 => find_bytes(&MOJIBAKE, text, from).map(|at| at..at + MOJIBAKE.needle().len()),
+        1 => find_fill_run(&FILL_CC, text, from, '烫'),
+        2 => find_fill_run(&FILL_CD, text, from, '屯'),
+        // Private-use and non-characters start with one of these bytes: EE/EF for U+E000–U+FFFF
+        // (EF also starts the common full-width forms, which are checked and passed over),
+        // F3/F4 for planes 15 and 16.
+        3 => find_lone_garbage(text, from, |b| memchr::memchr3(0xEE, 0xEF, 0xF3, b)),
+        _ => find_lone_garbage(text, from, |b| memchr::memchr(0xF4, b)),
+    }
+}
+
+/// Searchers built once: building one costs more than searching most documents.
+static MOJIBAKE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("锟斤拷"));
+/// Three fill characters (0xCC and 0xCD bytes read as GBK): the shortest run that is garbage.
+static FILL_CC: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("烫烫烫"));
+static FILL_CD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("屯屯屯"));
+
+fn find_bytes(finder: &Finder, text: &str, from: usize) -> Option<usize> {
+    finder.find(&text.as_bytes()[from..]).map(|at| from + at)
+}
+
+/// A run of at least three `fill` characters.
+fn find_fill_run(three: &Finder, text: &str, from: usize, fill: char) -> Option<Range<usize>> {
+    let start = find_bytes(three, text, from)?;
+    let mut end = start + three.needle().len();
+    while text[end..].starts_with(fill) {
+        end += fill.len_utf8();
+    }
+    Some(start..end)
+}
+
+/// A private-use character or non-character, found by `candidate` (the offset of a byte that
+/// may start one).
+fn find_lone_garbage(
+    text: &str,
+    from: usize,
+    candidate: impl Fn(&[u8]) -> Option<usize>,
+) -> Option<Range<usize>> {
+    let mut at = from;
+    loop {
+        at += candidate(&text.as_bytes()[at..])?;
+        // The candidate bytes are lead bytes, so `at` starts a character.
+        let c = text[at..].chars().next()?;
+        if is_lone_garbage(c) {
+            return Some(at..at + c.len_utf8());
+        }
+        at += 1;
+    }
+}
+
+fn is_lone_garbage(c: char) -> bool {
+    is_private_use(c) || matches!(c, '\u{FFFD}' | '\u{FFFE}' | '\u{FFFF}')
 }
 
 impl Garbage {
     /// Removes runs of more than `max_symbol_run` symbols (spaces inside the run included).
+    /// Text without such a run (nearly all of it) is returned as it is, without a copy.
     fn symbol_runs(&self, text: String, meta: &mut Meta) -> String {
-        let mut out = String::with_capacity(text.len());
+        let mut out: Option<String> = None; // built from the first long run on
+        let mut copied_until = 0; // bytes of `text` before this are in `out`
         let mut run_start: Option<usize> = None; // byte offset in `text`
         let mut run_symbols = 0;
         let mut removed = 0;
-        for (at, c) in text.char_indices() {
-            if is_symbol(c) {
+        let bytes = text.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            // Most characters are common ideographs, told from their first bytes: no symbol.
+            let (symbol, space, len) = if starts_common_ideograph(&bytes[at..]) {
+                (false, false, 3)
+            } else {
+                let Some(c) = text[at..].chars().next() else {
+                    break;
+                };
+                let symbol = SYMBOLS.get(c).map_or_else(|| is_symbol(c), |s| s != 0);
+                (symbol, c == ' ', c.len_utf8())
+            };
+            if symbol {
                 run_start.get_or_insert(at);
                 run_symbols += 1;
-                continue;
+            } else if !(space && run_start.is_some()) {
+                if let Some(start) = run_start.take() {
+                    if run_symbols > self.max_symbol_run {
+                        removed += run_symbols;
+                        let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                        drop_run(&text, copied_until, start..at, out);
+                        copied_until = at;
+                    }
+                    run_symbols = 0;
+                }
             }
-            if c == ' ' && run_start.is_some() {
-                continue;
-            }
-            if let Some(start) = run_start.take() {
-                removed += self.flush(&text[start..at], run_symbols, &mut out);
-                run_symbols = 0;
-            }
-            out.push(c);
+            at += len;
         }
         if let Some(start) = run_start {
-            removed += self.flush(&text[start..], run_symbols, &mut out);
+            if run_symbols > self.max_symbol_run {
+                removed += run_symbols;
+                let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                drop_run(&text, copied_until, start..text.len(), out);
+                copied_until = text.len();
+            }
         }
         count_in_meta(meta, "garbage_chars", removed);
-        out
-    }
-
-    /// Keeps a short run, drops a long one (keeping one space so words do not touch).
-    fn flush(&self, run: &str, symbols: usize, out: &mut String) -> usize {
-        if symbols <= self.max_symbol_run {
-            out.push_str(run);
-            0
-        } else {
-            if run.ends_with(' ') {
-                out.push(' ');
+        match out {
+            Some(mut out) => {
+                out.push_str(&text[copied_until..]);
+                out
             }
-            symbols
+            None => text,
         }
     }
 }
 
-/// A character the first pass would remove or look at.
-fn starts_garbage(c: char) -> bool {
-    c == '锟'
-        || FILL_CHARACTERS.contains(&c)
-        || is_private_use(c)
-        || matches!(c, '\u{FFFD}' | '\u{FFFE}' | '\u{FFFF}')
+/// Copies the text before a long symbol run and drops the run, keeping one space so words do
+/// not touch.
+fn drop_run(text: &str, copied_until: usize, run: std::ops::Range<usize>, out: &mut String) {
+    out.push_str(&text[copied_until..run.start]);
+    if text[run].ends_with(' ') {
+        out.push(' ');
+    }
 }
+
+/// `is_symbol` of every BMP character.
+static SYMBOLS: LazyLock<BmpTable> = LazyLock::new(|| BmpTable::new(|c| is_symbol(c) as u8));
 
 /// Punctuation and symbols that carry no text: not letters, digits, ideographs or whitespace.
 /// The Chinese ellipsis and dashes count too: `………………` is a leader, not prose.

@@ -160,6 +160,10 @@ fn goes_on(line: &str, width: usize, next: &str, wrap: Option<usize>) -> bool {
 
 /// An unclosed bracket: `(European Society for Medical` goes on.
 fn opens_more_than_closes(line: &str) -> bool {
+    // Most lines open no bracket: two byte searches instead of decoding every character.
+    if memchr::memchr(b'(', line.as_bytes()).is_none() && !line.contains('（') {
+        return false;
+    }
     let mut depth = 0i32;
     for c in line.chars() {
         match c {

@@ -1,6 +1,7 @@
 //! Cleaning: a sequence of small text → text steps, built once from `[clean]`. Order matters:
 //! characters are normalised first, pages lose their running headers (and become lines) before
 //! garbage goes, spaces between Chinese go before lines are joined across wraps and pages.
+pub mod char_table;
 pub mod convert;
 pub mod garbage;
 pub mod layout;
@@ -141,9 +142,30 @@ pub fn is_cjk_text(c: char) -> bool {
 
 /// Width on the page: ideographs and full-width forms take two columns, the rest one.
 pub fn display_width(line: &str) -> usize {
-    line.chars()
-        .map(|c| if !c.is_ascii() && is_wide(c) { 2 } else { 1 })
-        .sum()
+    let bytes = line.as_bytes();
+    let mut width = 0;
+    let mut at = 0;
+    // ASCII and most ideographs (U+4E00–U+9FFF) need no decoding.
+    while let Some(&lead) = bytes.get(at) {
+        match lead {
+            0x00..=0x7F => {
+                width += 1;
+                at += 1;
+            }
+            _ if char_table::starts_common_ideograph(&bytes[at..]) => {
+                width += 2;
+                at += 3;
+            }
+            _ => {
+                let Some(c) = line[at..].chars().next() else {
+                    break;
+                };
+                width += if is_wide(c) { 2 } else { 1 };
+                at += c.len_utf8();
+            }
+        }
+    }
+    width
 }
 
 fn is_wide(c: char) -> bool {

@@ -61,14 +61,20 @@ static TOC_LEADER: LazyLock<Regex> =
 impl Step for Pages {
     fn apply(&self, text: String, meta: &mut Meta) -> String {
         if !text.contains(PAGE_BREAK) {
-            if !self.remove_furniture {
+            // Furniture is rare outside PDFs: text without any keeps its allocation.
+            let may_name_journal = may_name_journal(&text);
+            if !self.remove_furniture
+                || !text
+                    .split('\n')
+                    .any(|line| is_furniture_anywhere(line.trim(), may_name_journal))
+            {
                 return text;
             }
             let mut removed = 0;
             let kept: Vec<&str> = text
                 .split('\n')
                 .filter(|line| {
-                    let furniture = is_furniture_anywhere(line.trim());
+                    let furniture = is_furniture_anywhere(line.trim(), may_name_journal);
                     removed += furniture as usize;
                     !furniture
                 })
@@ -98,6 +104,7 @@ impl Step for Pages {
         } else {
             HashSet::new()
         };
+        let may_name_journal = may_name_journal(&text);
         let mut out = String::with_capacity(text.len());
         let mut removed = 0;
         for lines in &pages {
@@ -109,7 +116,7 @@ impl Step for Pages {
                 let trimmed = line.trim();
                 let in_zone = zones.contains(i);
                 let furniture = self.remove_furniture
-                    && (is_furniture_anywhere(trimmed)
+                    && (is_furniture_anywhere(trimmed, may_name_journal)
                         || (in_zone
                             && (PAGE_NUMBER.is_match(trimmed)
                                 || running.contains(&signature(trimmed)))));
@@ -185,14 +192,22 @@ impl Zones {
     }
 }
 
-fn is_furniture_anywhere(line: &str) -> bool {
+/// Whether any line of `text` could be a journal banner: one search of the whole text saves
+/// three per line.
+fn may_name_journal(text: &str) -> bool {
+    text.contains("杂志") || text.contains("学报") || text.contains("Vol")
+}
+
+/// `may_name_journal`: whether the document holds a journal name at all.
+fn is_furniture_anywhere(line: &str, may_name_journal: bool) -> bool {
     // Cheap test first: every pattern ends in a digit, 页 or a decoration, or names a journal.
-    let ends_like_furniture = line
-        .chars()
-        .next_back()
-        .is_some_and(|c| c.is_ascii_digit() || "页-—–·•・".contains(c));
-    let names_journal = line.contains("杂志") || line.contains("学报") || line.contains("Vol");
-    (ends_like_furniture || names_journal)
+    let ends_like_furniture = line.chars().next_back().is_some_and(|c| {
+        c.is_ascii_digit() || matches!(c, '页' | '-' | '—' | '–' | '·' | '•' | '・')
+    });
+    let names_journal = || {
+        may_name_journal && (line.contains("杂志") || line.contains("学报") || line.contains("Vol"))
+    };
+    (ends_like_furniture || names_journal())
         && line.chars().count() <= MAX_FURNITURE_CHARS
         && (PAGE_COUNTER.is_match(line)
             || JOURNAL_BANNER.is_match(line)

@@ -11,33 +11,68 @@ impl Step for CjkSpaces {
         if text.is_ascii() {
             return text;
         }
-        let mut out = String::with_capacity(text.len());
-        let mut pending = String::new(); // a run of spaces not yet written
-        let mut previous: Option<char> = None;
-        let mut before_previous: Option<char> = None;
-        for c in text.chars() {
-            if c == ' ' || c == '\u{3000}' {
-                pending.push(c);
-                continue;
+        let mut out: Option<String> = None; // built from the first removed run on
+        let mut copied_until = 0; // bytes of `text` before this are in `out`
+        let mut from = 0;
+        while let Some(run) = next_space_run(&text, from) {
+            from = run.end;
+            // Spaces at the very end stay.
+            let Some(next) = text[run.end..].chars().next() else {
+                break;
+            };
+            // The two characters before the run, spaces skipped.
+            let mut before = text[..run.start].chars().rev().filter(|&c| !is_space(c));
+            let (previous, before_previous) = (before.next(), before.next());
+            let after_chinese = previous.is_some_and(is_cjk_text);
+            // ASCII punctuation used as Chinese punctuation (`舌质淡 , 苔薄白` in OCR text).
+            let after_chinese_punctuation = previous.is_some_and(is_sentence_punctuation)
+                && before_previous.is_some_and(is_cjk_text);
+            let remove = (after_chinese && (is_cjk_text(next) || is_sentence_punctuation(next)))
+                || (after_chinese_punctuation && is_cjk_text(next));
+            if remove {
+                let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                out.push_str(&text[copied_until..run.start]);
+                copied_until = run.end;
             }
-            if !pending.is_empty() {
-                let after_chinese = previous.is_some_and(is_cjk_text);
-                // ASCII punctuation used as Chinese punctuation (`舌质淡 , 苔薄白` in OCR text).
-                let after_chinese_punctuation = previous.is_some_and(is_sentence_punctuation)
-                    && before_previous.is_some_and(is_cjk_text);
-                let remove = (after_chinese && (is_cjk_text(c) || is_sentence_punctuation(c)))
-                    || (after_chinese_punctuation && is_cjk_text(c));
-                if !remove {
-                    out.push_str(&pending);
-                }
-                pending.clear();
-            }
-            out.push(c);
-            before_previous = previous;
-            previous = Some(c);
         }
-        out.push_str(&pending);
-        out
+        match out {
+            Some(mut out) => {
+                out.push_str(&text[copied_until..]);
+                out
+            }
+            None => text,
+        }
+    }
+}
+
+/// The spaces this step looks at: ASCII and ideographic (full-width).
+fn is_space(c: char) -> bool {
+    c == ' ' || c == '\u{3000}'
+}
+
+const IDEOGRAPHIC_SPACE: &[u8] = "\u{3000}".as_bytes();
+
+/// The byte range of the next run of spaces at or after `from`.
+fn next_space_run(text: &str, from: usize) -> Option<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut at = from;
+    // Candidates are ' ' and the first byte of U+3000 (which also starts 。、《》 and kana).
+    let start = loop {
+        at += memchr::memchr2(b' ', IDEOGRAPHIC_SPACE[0], &bytes[at..])?;
+        if bytes[at] == b' ' || bytes[at..].starts_with(IDEOGRAPHIC_SPACE) {
+            break at;
+        }
+        at += 1;
+    };
+    let mut end = start;
+    loop {
+        if bytes.get(end) == Some(&b' ') {
+            end += 1;
+        } else if bytes[end..].starts_with(IDEOGRAPHIC_SPACE) {
+            end += IDEOGRAPHIC_SPACE.len();
+        } else {
+            return Some(start..end);
+        }
     }
 }
 

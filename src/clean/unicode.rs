@@ -1,8 +1,9 @@
 //! Character-level normalisation: NFKC for compatibility forms, except the full-width Chinese
 //! punctuation that NFKC would turn into ASCII; control, zero-width and bidi characters removed.
+use super::char_table::starts_common_ideograph;
 use super::{Meta, Step};
 use crate::document::PAGE_BREAK;
-use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::char::{canonical_combining_class, is_combining_mark};
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 pub struct Characters {
@@ -11,9 +12,24 @@ pub struct Characters {
 
 impl Step for Characters {
     fn apply(&self, text: String, _: &mut Meta) -> String {
+        let mut at = verbatim_prefix(&text);
+        if at == text.len() {
+            return text;
+        }
         let mut out = String::with_capacity(text.len());
+        out.push_str(&text[..at]);
         let mut run = String::new();
-        for c in text.chars() {
+        while let Some(c) = text[at..].chars().next() {
+            if run.is_empty() {
+                // Stretches this step leaves alone are copied whole, not char by char.
+                let verbatim = verbatim_prefix(&text[at..]);
+                if verbatim > 0 {
+                    out.push_str(&text[at..at + verbatim]);
+                    at += verbatim;
+                    continue;
+                }
+            }
+            at += c.len_utf8();
             match classify(c) {
                 // ASCII and CJK ideographs are NFKC-stable and never compose with what precedes
                 // them: written directly, so only the rare rest pays for the NFKC check.
@@ -46,6 +62,48 @@ impl Step for Characters {
     }
 }
 
+/// Length in bytes of the longest start of `text` that `apply` writes out unchanged: stable and
+/// kept characters, and between them ordinary characters that are NFKC-stable on their own and
+/// never compose (a run of ordinary characters is normalised as a whole, so those at the end,
+/// which a later character could join, are left to the character-by-character path).
+fn verbatim_prefix(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut end = 0;
+    let mut at = 0;
+    while let Some(&lead) = bytes.get(at) {
+        // Common ideographs (told from their first bytes), printable ASCII and line breaks are
+        // stable or kept.
+        if starts_common_ideograph(&bytes[at..]) {
+            at += 3;
+            end = at;
+            continue;
+        }
+        if matches!(lead, 0x20..=0x7E | b'\n') {
+            at += 1;
+            end = at;
+            continue;
+        }
+        let Some(c) = text[at..].chars().next() else {
+            break;
+        };
+        at += c.len_utf8();
+        match classify(c) {
+            Class::Stable | Class::Keep => end = at,
+            Class::Replace(r) if r == c => end = at,
+            Class::Plain if is_inert(c) => {}
+            _ => return end,
+        }
+    }
+    text.len()
+}
+
+/// NFKC leaves it alone, and it neither composes with the character before it nor reorders.
+fn is_inert(c: char) -> bool {
+    canonical_combining_class(c) == 0
+        && !is_combining_mark(c)
+        && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
+}
+
 impl Characters {
     /// NFKC a run of ordinary characters; most runs are already normal and are copied as they are.
     fn flush(&self, run: &mut String, out: &mut String) {
@@ -71,6 +129,7 @@ enum Class {
     Replace(char),
 }
 
+#[inline]
 fn classify(c: char) -> Class {
     match c as u32 {
         0x20..=0x7E | 0x4E00..=0x9FFF | 0x3001..=0x3002 => Class::Stable,

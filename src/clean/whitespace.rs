@@ -1,5 +1,6 @@
 //! Whitespace: runs of spaces become one, lines are trimmed, and more than one blank line
 //! becomes one (a paragraph break). Page breaks are kept for layout-aware steps.
+use super::char_table::starts_common_ideograph;
 use super::{Meta, Step};
 
 pub struct Collapse;
@@ -10,16 +11,20 @@ impl Step for Collapse {
         let mut blank_lines = 0;
         for line in text.split('\n') {
             let start = out.len();
-            let mut pending_space = false;
-            for c in line.chars() {
-                if c.is_whitespace() && c != crate::document::PAGE_BREAK {
-                    pending_space = out.len() > start;
-                } else {
-                    if pending_space {
-                        out.push(' ');
-                        pending_space = false;
+            if is_collapsed(line) {
+                out.push_str(line);
+            } else {
+                let mut pending_space = false;
+                for c in line.chars() {
+                    if is_space(c) {
+                        pending_space = out.len() > start;
+                    } else {
+                        if pending_space {
+                            out.push(' ');
+                            pending_space = false;
+                        }
+                        out.push(c);
                     }
-                    out.push(c);
                 }
             }
             if out.len() == start {
@@ -37,6 +42,42 @@ impl Step for Collapse {
         }
         out
     }
+}
+
+/// Whitespace this step collapses; page breaks are kept for layout-aware steps.
+fn is_space(c: char) -> bool {
+    c.is_whitespace() && c != crate::document::PAGE_BREAK
+}
+
+/// Already as this step writes it: no space at either end, no space but single ASCII spaces
+/// between words. Most lines are, and are copied whole.
+fn is_collapsed(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    let mut after_space = true; // the line start counts as one: no leading space
+    let mut at = 0;
+    while at < bytes.len() {
+        // Most characters are common ideographs, told from their first bytes: no space.
+        if starts_common_ideograph(&bytes[at..]) {
+            at += 3;
+            after_space = false;
+            continue;
+        }
+        let Some(c) = line[at..].chars().next() else {
+            break;
+        };
+        at += c.len_utf8();
+        if c == ' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+        } else if !c.is_ascii_graphic() && is_space(c) {
+            return false;
+        } else {
+            after_space = false;
+        }
+    }
+    line.is_empty() || !after_space
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! Bytes → text: BOM, then strict UTF-8, then strict decoders in the order a detector suggests,
 //! and only then a lossy decode whose replacements are counted. Detectors alone guess wrong on
 //! real GBK books (charset-normalizer gives up, chardet says koi8-u); strict decoding does not.
-use encoding_rs::{Encoding, BIG5, GB18030, UTF_16BE, UTF_16LE, UTF_8};
+use encoding_rs::{
+    DecoderResult, Encoding, BIG5, EUC_JP, EUC_KR, GB18030, ISO_2022_JP, SHIFT_JIS, UTF_16BE,
+    UTF_16LE, UTF_8,
+};
 
 pub struct Decoded {
     pub text: String,
@@ -27,6 +30,21 @@ pub fn decode(bytes: &[u8]) -> Decoded {
             encoding: "utf-8",
             replacements: 0,
         };
+    }
+    // Most legacy text is GBK/GB18030. When no other multi-byte encoding the detector could
+    // name accepts the bytes, the candidate order below always ends at GB18030 whatever the
+    // detector guesses, so the detector (about 1,800 instructions per byte) is skipped.
+    if let Some(text) = GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
+        if !DETECTABLE_MULTI_BYTE
+            .iter()
+            .any(|&encoding| decodes_strictly(encoding, bytes))
+        {
+            return Decoded {
+                text: text.into_owned(),
+                encoding: canonical_name(GB18030),
+                replacements: 0,
+            };
+        }
     }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(
@@ -65,6 +83,27 @@ pub fn decode(bytes: &[u8]) -> Decoded {
         return lossy(guess, bytes, guess.name());
     }
     best
+}
+
+/// The multi-byte encodings other than GBK that chardetng can guess (UTF-8 and ISO-2022-JP are
+/// denied to it above, ISO-2022-JP is listed anyway: it costs nothing on 8-bit text).
+const DETECTABLE_MULTI_BYTE: [&Encoding; 5] = [BIG5, SHIFT_JIS, EUC_JP, EUC_KR, ISO_2022_JP];
+
+/// Whether `encoding` decodes every byte without a replacement; stops at the first error, and
+/// decodes through a small buffer so a quick rejection costs no allocation of the file's size.
+fn decodes_strictly(encoding: &'static Encoding, bytes: &[u8]) -> bool {
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let mut buffer = [0u8; 8192];
+    let mut rest = bytes;
+    loop {
+        let (result, read, _) = decoder.decode_to_utf8_without_replacement(rest, &mut buffer, true);
+        rest = &rest[read..];
+        match result {
+            DecoderResult::InputEmpty => return true,
+            DecoderResult::OutputFull => continue,
+            DecoderResult::Malformed(_, _) => return false,
+        }
+    }
 }
 
 fn lossy(encoding: &'static Encoding, bytes: &[u8], name: &'static str) -> Decoded {

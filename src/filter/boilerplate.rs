@@ -13,6 +13,8 @@ pub struct MaxBoilerplateRatio {
 
 impl MaxBoilerplateRatio {
     pub fn new(phrases: &[String], limit: f64) -> Result<Self> {
+        // A phrase holding a line break can mark no line.
+        let phrases = phrases.iter().filter(|p| !p.contains('\n'));
         Ok(MaxBoilerplateRatio {
             phrases: AhoCorasick::builder()
                 .ascii_case_insensitive(true)
@@ -21,12 +23,25 @@ impl MaxBoilerplateRatio {
         })
     }
 
-    /// Non-space characters in lines that hold a boilerplate phrase.
+    /// Non-space characters in lines that hold a boilerplate phrase. One search over the whole
+    /// text, not one per line: a phrase holds no line break, so a match lies inside one line.
     pub fn boilerplate_chars(&self, text: &str) -> usize {
-        text.split('\n')
-            .filter(|line| self.phrases.is_match(line))
-            .map(|line| line.chars().filter(|c| !c.is_whitespace()).count())
-            .sum()
+        let mut chars = 0;
+        let mut from = 0;
+        while let Some(found) = self.phrases.find(&text[from..]) {
+            let at = from + found.start();
+            let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+            chars += text[line_start..line_end]
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .count();
+            if line_end == text.len() {
+                break;
+            }
+            from = line_end + 1; // the next line: this one is counted
+        }
+        chars
     }
 }
 

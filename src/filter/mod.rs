@@ -12,12 +12,14 @@ pub mod preset;
 pub mod replacement;
 pub mod symbol_ratio;
 
+use crate::clean::char_table::{starts_common_ideograph, BmpTable};
 use crate::clean::{is_cjk, is_cjk_punctuation};
 use crate::config::check_range;
 use crate::document::{Document, Reject, Verdict};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 /// Every limit; a rule whose limit cannot be crossed (0 for a minimum, 1 for a maximum ratio)
 /// does not run. Built-in defaults drop only what is certainly not text; the tuned values for
@@ -121,27 +123,45 @@ pub struct Stats {
 impl Stats {
     pub fn of(text: &str) -> Stats {
         let mut stats = Stats::default();
+        let mut line_empty = true;
         let mut previous_latin1 = false;
-        for line in text.split('\n') {
-            let mut empty = true;
-            for c in line.chars().filter(|c| !c.is_whitespace()) {
-                empty = false;
+        let bytes = text.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            // Most characters are common ideographs, told from their first bytes.
+            if starts_common_ideograph(&bytes[at..]) {
                 stats.chars += 1;
-                if is_cjk(c) {
-                    stats.cjk += 1;
-                } else if c.is_ascii_digit() {
-                    stats.digits += 1;
-                } else if !c.is_alphanumeric() && !is_prose_punctuation(c) {
-                    stats.symbols += 1;
-                }
-                let latin1 = garbled::is_latin1_high(c);
-                if garbled::is_unexpected(c) || (latin1 && previous_latin1) {
-                    stats.unexpected += 1;
-                }
-                previous_latin1 = latin1;
+                stats.cjk += 1;
+                line_empty = false;
+                previous_latin1 = false;
+                at += 3;
+                continue;
             }
-            stats.lines += !empty as usize;
+            let Some(c) = text[at..].chars().next() else {
+                break;
+            };
+            at += c.len_utf8();
+            if c == '\n' {
+                stats.lines += !line_empty as usize;
+                line_empty = true;
+                continue;
+            }
+            let class = STATS_CLASSES.get(c).unwrap_or_else(|| stats_class(c));
+            if class & WHITESPACE != 0 {
+                continue;
+            }
+            line_empty = false;
+            stats.chars += 1;
+            stats.cjk += (class & CJK != 0) as usize;
+            stats.digits += (class & DIGIT != 0) as usize;
+            stats.symbols += (class & SYMBOL != 0) as usize;
+            let latin1 = class & LATIN1_HIGH != 0;
+            if class & UNEXPECTED != 0 || (latin1 && previous_latin1) {
+                stats.unexpected += 1;
+            }
+            previous_latin1 = latin1;
         }
+        stats.lines += !line_empty as usize;
         stats
     }
 
@@ -149,6 +169,33 @@ impl Stats {
         n as f64 / self.chars.max(1) as f64
     }
 }
+
+/// What `Stats` counts a character as, bit by bit.
+const WHITESPACE: u8 = 1;
+const CJK: u8 = 2;
+const DIGIT: u8 = 4;
+const SYMBOL: u8 = 8;
+const UNEXPECTED: u8 = 16;
+const LATIN1_HIGH: u8 = 32;
+
+fn stats_class(c: char) -> u8 {
+    if c.is_whitespace() {
+        return WHITESPACE;
+    }
+    let kind = if is_cjk(c) {
+        CJK
+    } else if c.is_ascii_digit() {
+        DIGIT
+    } else if !c.is_alphanumeric() && !is_prose_punctuation(c) {
+        SYMBOL
+    } else {
+        0
+    };
+    kind | (garbled::is_unexpected(c) as u8 * UNEXPECTED)
+        | (garbled::is_latin1_high(c) as u8 * LATIN1_HIGH)
+}
+
+static STATS_CLASSES: LazyLock<BmpTable> = LazyLock::new(|| BmpTable::new(stats_class));
 
 /// Punctuation that ordinary sentences use: not counted as symbols.
 fn is_prose_punctuation(c: char) -> bool {
