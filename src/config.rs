@@ -50,10 +50,18 @@ pub struct OutputConfig {
     /// A docs/rejects shard rolls over after this many uncompressed bytes.
     #[serde(default = "default_shard_bytes")]
     pub shard_bytes: u64,
+    /// zstd level of docs/ and rejects/. Level 1 compresses Chinese JSON lines at about 230 MB/s,
+    /// level 3 at 125 MB/s for 21% smaller files (zstd -b, 25 MB of docs): speed first.
+    #[serde(default = "default_zstd_level")]
+    pub zstd_level: i32,
 }
 
 fn default_shard_bytes() -> u64 {
     256 << 20
+}
+
+fn default_zstd_level() -> i32 {
+    1
 }
 
 /// A problem in a pipeline file, said in one line: file, line, key and reason.
@@ -89,6 +97,7 @@ impl Config {
         if self.output.shard_bytes < 4096 {
             bail!("key `output.shard_bytes`: must be at least 4096");
         }
+        check_range("output.zstd_level", self.output.zstd_level, -7, 19)?;
         self.extract.validate()?;
         self.isolation.validate()?;
         self.ocr.validate()?;

@@ -166,7 +166,11 @@ pub fn finish(
 
     let (publish, ingest, reject_samples): (PublishStats, IngestStats, Samples) =
         run.phase("publish", &manifest::PUBLISHED, || {
-            let mut ledger = Ledger::open(&run.root, config.output.shard_bytes)?;
+            let mut ledger = Ledger::open(
+                &run.root,
+                config.output.shard_bytes,
+                config.output.zstd_level,
+            )?;
             for failure in load_list::<Failure>(&work.join("walk"), "failures")? {
                 ledger.failure(&failure, "special")?;
             }
@@ -184,6 +188,7 @@ pub fn finish(
                     shard::ordered_documents(kept, buckets as usize, &work, &config.bert)?;
                 let options = shard::PublishOptions {
                     docs_shard_bytes: config.output.shard_bytes,
+                    docs_zstd_level: config.output.zstd_level,
                     bert: &config.bert,
                     encoder: encoder.as_ref(),
                     mlm: &config.mlm,

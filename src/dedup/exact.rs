@@ -47,24 +47,27 @@ const SPACE_LEADS: [bool; 256] = {
 fn non_space_runs(text: &str, mut run: impl FnMut(&[u8])) -> usize {
     let bytes = text.as_bytes();
     let (mut start, mut chars, mut i) = (0, 0, 0);
-    while i < bytes.len() {
-        let b = bytes[i];
-        if SPACE_LEADS[b as usize] {
-            if let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) {
-                if c.is_whitespace() {
-                    run(&bytes[start..i]);
-                    i += c.len_utf8();
-                    start = i;
-                    continue;
-                }
+    while let Some(offset) = bytes[i..].iter().position(|&b| SPACE_LEADS[b as usize]) {
+        let at = i + offset;
+        match text.get(at..).and_then(|rest| rest.chars().next()) {
+            Some(c) if c.is_whitespace() => {
+                chars += char_count(&bytes[start..at]);
+                run(&bytes[start..at]);
+                i = at + c.len_utf8();
+                start = i;
             }
+            _ => i = at + 1,
         }
-        // Every byte but a UTF-8 continuation byte starts a character.
-        chars += usize::from(b & 0xC0 != 0x80);
-        i += 1;
     }
+    chars += char_count(&bytes[start..]);
     run(&bytes[start..]);
     chars
+}
+
+/// Characters in valid UTF-8: the bytes that are not continuation bytes (a loop that
+/// vectorises).
+fn char_count(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count()
 }
 
 pub fn key(text: &str) -> u128 {

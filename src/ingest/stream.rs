@@ -25,9 +25,10 @@ pub struct Ledger {
 
 impl Ledger {
     /// Rejects go to `out/rejects/part-*`, failures to `out/errors.jsonl`.
-    pub fn open(out: &Path, shard_bytes: u64) -> Result<Ledger> {
+    pub fn open(out: &Path, shard_bytes: u64, zstd_level: i32) -> Result<Ledger> {
         Ok(Ledger {
-            rejects: ShardWriter::new(&out.join("rejects"), "part", true, shard_bytes)?,
+            rejects: ShardWriter::new(&out.join("rejects"), "part", true, shard_bytes)?
+                .with_level(zstd_level),
             errors: AtomicFile::create(&out.join("errors.jsonl"))?,
             stats: IngestStats::default(),
             samples: Samples::new(),

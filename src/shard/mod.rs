@@ -131,6 +131,7 @@ pub fn ordered_documents<'a>(
 /// What the publish phase writes, from the config.
 pub struct PublishOptions<'a> {
     pub docs_shard_bytes: u64,
+    pub docs_zstd_level: i32,
     pub bert: &'a BertConfig,
     /// None: no tokenised outputs.
     pub encoder: Option<&'a Encoder>,
@@ -148,6 +149,7 @@ pub fn publish(
 ) -> Result<PublishStats> {
     let PublishOptions {
         docs_shard_bytes,
+        docs_zstd_level,
         bert: config,
         encoder,
         mlm: mlm_config,
@@ -163,7 +165,9 @@ pub fn publish(
             bail!("key `mlm.enabled`: needs a vocabulary (`tokenize.vocab` is \"none\")")
         }
     };
-    let mut outputs = Outputs::create(out, docs_shard_bytes, config, encoder, specials.is_some())?;
+    let docs_writer = ShardWriter::new(&out.join("docs"), "part", true, docs_shard_bytes)?
+        .with_level(docs_zstd_level);
+    let mut outputs = Outputs::create(out, docs_writer, config, encoder, specials.is_some())?;
     let mut batch = Vec::with_capacity(batch_documents);
     let mut docs = docs.peekable();
     while docs.peek().is_some() {
@@ -268,14 +272,14 @@ impl Split {
 impl<'a> Outputs<'a> {
     fn create(
         out: &Path,
-        docs_shard_bytes: u64,
+        docs: ShardWriter,
         config: &'a BertConfig,
         encoder: Option<&Encoder>,
         with_mlm: bool,
     ) -> Result<Outputs<'a>> {
         Ok(Outputs {
             config,
-            docs: ShardWriter::new(&out.join("docs"), "part", true, docs_shard_bytes)?,
+            docs,
             docs_counts: PerShard::default(),
             splits: [
                 Split::create(out, "train", config, encoder, with_mlm)?,

@@ -81,8 +81,12 @@ impl ShardWriter {
     }
 
     /// Intermediate files, read once by the next phase, trade size for speed.
-    pub fn intermediate(mut self) -> Self {
-        self.zstd_level = 1;
+    pub fn intermediate(self) -> Self {
+        self.with_level(1)
+    }
+
+    pub fn with_level(mut self, zstd_level: i32) -> Self {
+        self.zstd_level = zstd_level;
         self
     }
 
@@ -200,15 +204,26 @@ pub fn read_jsonl_file<T: serde::de::DeserializeOwned + 'static>(
         })
     });
     match opened {
-        Ok(reader) => Box::new(
-            std::io::BufReader::with_capacity(1 << 16, reader)
-                .lines()
-                .map(move |line| {
-                    let line = line.with_context(|| format!("reading {}", path.display()))?;
-                    serde_json::from_str(&line)
-                        .with_context(|| format!("bad record in {}", path.display()))
-                }),
-        ),
+        Ok(reader) => {
+            let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
+            // Bytes, not `lines()`: serde_json checks the UTF-8 of the strings it reads, so a
+            // line is validated once, and one buffer serves every line.
+            let mut line = Vec::new();
+            Box::new(std::iter::from_fn(move || {
+                line.clear();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) => None,
+                    Ok(_) => Some(
+                        serde_json::from_slice(&line)
+                            .with_context(|| format!("bad record in {}", path.display())),
+                    ),
+                    Err(e) => Some(
+                        Err(anyhow::Error::from(e))
+                            .with_context(|| format!("reading {}", path.display())),
+                    ),
+                }
+            }))
+        }
         Err(e) => Box::new(std::iter::once(Err(
             anyhow::Error::from(e).context(format!("opening {}", path.display()))
         ))),
