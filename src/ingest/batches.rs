@@ -1,17 +1,18 @@
 //! The parallel, resumable half of ingestion. Inputs are spread over a fixed number of
 //! partitions by a hash of their source path (adding a file moves no other file), and each
 //! partition is cut into chunks of at most 64 files / 256 MB, in source order. A chunk's
-//! outcomes go to `work/extract/pNNN/cNNNNN-00000.jsonl` and its kept documents' exact-dedup
+//! outcomes go to `work/extract/pNNN/cNNNNN.outcomes` (see framed.rs) and its kept documents' exact-dedup
 //! keys to `cNNNNN.keys` beside it, each written under a temporary name and renamed when
 //! complete, the outcomes last: a run (or a Slurm array task) skips chunks whose outcomes file
 //! exists, and a half-written chunk never has its final name. Nothing here depends on the
 //! thread count or on which task read which partition.
+use super::framed;
 use super::progress::Progress;
 use super::Stages;
 use crate::dedup::exact::{self, DocumentKeys};
 use crate::document::Outcome;
 use crate::extract::Extraction;
-use crate::shard::writer::{read_jsonl_file, ShardWriter};
+use crate::shard::writer::AtomicFile;
 use crate::walk::Input;
 use anyhow::{bail, Result};
 use rayon::prelude::*;
@@ -26,10 +27,10 @@ pub const PARTITIONS: usize = 256;
 const CHUNK_FILES: usize = 64;
 const CHUNK_BYTES: u64 = 256 << 20;
 
-/// One line of a saved chunk: one outcome of an input, in order (`input` is the input's index
-/// in the sorted input list). An input that gave nothing has one line without an outcome, so
-/// it is still counted. One outcome per line keeps a file of a million records from becoming
-/// one line of its whole size, in memory twice over.
+/// One record of a saved chunk: one outcome of an input, in order (`input` is the input's index
+/// in the sorted input list). An input that gave nothing has one record without an outcome, so
+/// it is still counted. One outcome per record keeps a file of a million records from becoming
+/// one record of its whole size, in memory twice over.
 #[derive(Deserialize)]
 pub struct SavedOutcome {
     pub input: usize,
@@ -63,7 +64,7 @@ pub struct Chunk {
 impl Chunk {
     pub fn path(&self, dir: &Path) -> PathBuf {
         dir.join(format!("p{:03}", self.partition))
-            .join(format!("c{:05}-00000.jsonl", self.index))
+            .join(format!("c{:05}.outcomes", self.index))
     }
 
     fn keys_path(&self, dir: &Path) -> PathBuf {
@@ -218,24 +219,24 @@ fn save(
     }
     std::fs::create_dir_all(folder)?;
     exact::write_keys(&chunk.keys_path(dir), &keys)?;
-    let prefix = format!("c{:05}", chunk.index);
     // Uncompressed: chunks are read once, and compressing them cost more CPU than any other
     // step of saving (zstd -1 on Chinese text runs at about 230 MB/s).
-    let mut writer = ShardWriter::new(folder, &prefix, false, u64::MAX)?.with_extension("jsonl");
+    let mut file = AtomicFile::create(&path)?;
+    let mut buffer = Vec::new();
     for (&input, extraction) in chunk.inputs.iter().zip(&results) {
-        let line = |outcome| SavedOutcomeRef {
+        let record = |outcome| SavedOutcomeRef {
             input,
             format: extraction.format,
             outcome,
         };
         if extraction.outcomes.is_empty() {
-            writer.write_json(&line(None))?;
+            framed::write(&mut file, &record(None), &mut buffer)?;
         }
         for outcome in &extraction.outcomes {
-            writer.write_json(&line(Some(outcome)))?;
+            framed::write(&mut file, &record(Some(outcome)), &mut buffer)?;
         }
     }
-    writer.finish()?;
+    file.finish()?;
     Ok(())
 }
 
@@ -251,7 +252,7 @@ pub fn read_in_order(
 ) -> impl Iterator<Item = Result<SavedOutcome>> + '_ {
     merge_partitions(
         chunks,
-        move |c| read_jsonl_file(c.path(&dir)),
+        move |c| framed::read(&c.path(&dir)),
         |o: &SavedOutcome| o.input,
     )
 }
