@@ -330,13 +330,17 @@ fn extract_one(file: &std::path::Path, json: bool, ocr: bool) -> Result<ExitCode
         let printed = match outcome {
             Outcome::Kept(doc) if json => writeln!(stdout, "{}", serde_json::to_string(&doc)?),
             Outcome::Kept(doc) => writeln!(stdout, "{}", doc.text),
-            Outcome::Rejected(r) => Ok(match r.detail {
-                Some(detail) => eprintln!("{}: rejected: {} ({detail})", r.source, r.reason),
-                None => eprintln!("{}: rejected: {}", r.source, r.reason),
-            }),
+            Outcome::Rejected(r) => {
+                match r.detail {
+                    Some(detail) => eprintln!("{}: rejected: {} ({detail})", r.source, r.reason),
+                    None => eprintln!("{}: rejected: {}", r.source, r.reason),
+                }
+                Ok(())
+            }
             Outcome::Failed(f) => {
                 failed = true;
-                Ok(eprintln!("{}: {}", f.source, f.error))
+                eprintln!("{}: {}", f.source, f.error);
+                Ok(())
             }
         };
         // A closed pipe (`| head`) is the reader saying it has enough.

@@ -33,7 +33,7 @@ pub fn bands_for_threshold(
     for bands in 1..=num_perm {
         for rows in 1..=num_perm / bands {
             let p = |s: f64| 1.0 - (1.0 - s.powi(rows as i32)).powi(bands as i32);
-            let false_positive = integrate(|s| p(s), 0.0, threshold);
+            let false_positive = integrate(p, 0.0, threshold);
             let false_negative = integrate(|s| 1.0 - p(s), threshold, 1.0);
             let error = (1.0 - false_negative_weight) * false_positive
                 + false_negative_weight * false_negative;

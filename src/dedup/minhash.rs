@@ -217,15 +217,19 @@ impl MinHasher {
         }
         let filled = out.clone();
         for (i, slot) in out.iter_mut().enumerate() {
-            let mut attempt = 0u64;
-            while filled[i] == u32::MAX {
-                let probe = mix(self.seed ^ ((i as u64) << 32) ^ attempt);
-                let j = (((probe >> 32) * bins) >> 32) as usize;
-                if filled[j] != u32::MAX {
-                    *slot = filled[j];
-                    break;
-                }
-                attempt += 1;
+            if filled[i] != u32::MAX {
+                continue;
+            }
+            // An empty bin takes the value of the first filled bin of its own probe sequence;
+            // some bin is filled, so the sequence ends.
+            let borrowed = (0u64..)
+                .map(|attempt| {
+                    let probe = mix(self.seed ^ ((i as u64) << 32) ^ attempt);
+                    filled[(((probe >> 32) * bins) >> 32) as usize]
+                })
+                .find(|&value| value != u32::MAX);
+            if let Some(value) = borrowed {
+                *slot = value;
             }
         }
     }

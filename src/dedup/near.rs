@@ -253,6 +253,10 @@ pub fn run(
     Ok(stats)
 }
 
+/// What signing gives clustering: the documents, their units, the signatures on disk and each
+/// signed unit's length.
+type SignedCorpus = (Vec<Doc>, Vec<Unit>, SignatureStore, Vec<u32>);
+
 /// Signs every document's units in parallel batches, writing signatures in document order.
 fn sign_all(
     settings: &NearDedupConfig,
@@ -260,7 +264,7 @@ fn sign_all(
     dir: &Path,
     pool: &rayon::ThreadPool,
     stats: &mut NearDedupStats,
-) -> Result<(Vec<Doc>, Vec<Unit>, SignatureStore, Vec<u32>)> {
+) -> Result<SignedCorpus> {
     let segmenter = match settings.shingle {
         ShingleKind::Word => Some(Segmenter::new(&settings.lexicons)?),
         ShingleKind::Char => None,

@@ -41,7 +41,7 @@ impl SignatureWriter {
         }
         let gid = u32::try_from(self.written)
             .context("more than 4 billion units: raise near_dedup.unit_chars")?;
-        if self.written % SHARD_UNITS == 0 {
+        if self.written.is_multiple_of(SHARD_UNITS) {
             self.close()?;
             let path = shard_path(&self.dir, self.written / SHARD_UNITS);
             let file =

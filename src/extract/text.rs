@@ -62,11 +62,7 @@ fn strip_tags(line: &str) -> String {
                     out.push('\n')
                 }
             }
-            "td" | "th" => {
-                if !out.ends_with([' ', '\n']) && !out.is_empty() {
-                    out.push(' ')
-                }
-            }
+            "td" | "th" if !out.ends_with([' ', '\n']) && !out.is_empty() => out.push(' '),
             _ => {}
         }
         rest = &rest[open + close + 1..];

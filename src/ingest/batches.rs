@@ -286,9 +286,7 @@ fn merge_partitions<'a, T: 'a>(
                 .take_while(|c| c.partition == partition)
                 .count();
         let open = open.clone();
-        streams.push(Box::new(
-            chunks[start..end].iter().flat_map(move |chunk| open(chunk)),
-        ));
+        streams.push(Box::new(chunks[start..end].iter().flat_map(open)));
         start = end;
     }
     let mut heap = BinaryHeap::new();

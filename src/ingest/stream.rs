@@ -116,7 +116,7 @@ struct KeptDocuments<'a> {
 
 impl KeptDocuments<'_> {
     fn next_result(&mut self) -> Result<Option<Document>> {
-        while let Some(saved) = self.outcomes.next() {
+        for saved in self.outcomes.by_ref() {
             let SavedOutcome {
                 input,
                 format,
