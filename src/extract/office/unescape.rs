@@ -26,9 +26,18 @@ pub fn push_unescaped(out: &mut String, text: &BytesText) {
 fn push_common_references(out: &mut String, raw: &[u8]) -> Option<()> {
     let raw = std::str::from_utf8(raw).ok()?;
     let bytes = raw.as_bytes();
+    // Resolved text is never longer than its references.
+    out.reserve(raw.len());
     let mut copied = 0;
-    while let Some(offset) = memchr::memchr(b'&', &bytes[copied..]) {
-        let amp = copied + offset;
+    loop {
+        // References come in runs (`&#19978;&#28023;`): look at the next byte before searching.
+        let amp = match bytes.get(copied) {
+            Some(b'&') => copied,
+            _ => match memchr::memchr(b'&', &bytes[copied..]) {
+                Some(offset) => copied + offset,
+                None => break,
+            },
+        };
         out.push_str(&raw[copied..amp]);
         let (decoded, length) = reference(&bytes[amp + 1..])?;
         out.push(decoded);
@@ -48,32 +57,34 @@ fn reference(after_amp: &[u8]) -> Option<(char, usize)> {
         (b"apos;", '\''),
         (b"quot;", '"'),
     ];
-    let Some(number) = after_amp.strip_prefix(b"#") else {
-        return PREDEFINED
+    match after_amp {
+        // `#x` is hexadecimal, `#X` is not (quick-xml rejects it, so the fallback decides).
+        [b'#', b'x', hex @ ..] => number(hex, 16).map(|(c, length)| (c, length + 2)),
+        [b'#', decimal @ ..] => number(decimal, 10).map(|(c, length)| (c, length + 1)),
+        _ => PREDEFINED
             .iter()
             .find(|(name, _)| after_amp.starts_with(name))
-            .map(|&(name, c)| (c, name.len()));
-    };
-    // `#x` is hexadecimal, `#X` is not (quick-xml rejects it, so the fallback decides).
-    let (digits, radix, prefix) = match number.strip_prefix(b"x") {
-        Some(hex) => (hex, 16, 2),
-        None => (number, 10, 1),
-    };
-    let mut code: u32 = 0;
-    let mut length = 0;
-    for &byte in digits {
-        if byte == b';' {
-            break;
-        }
-        let digit = (byte as char).to_digit(radix)?;
-        code = code.checked_mul(radix)?.checked_add(digit)?;
-        length += 1;
+            .map(|&(name, c)| (c, name.len())),
     }
-    // Needs digits and a closing `;`; U+0000 and surrogates are errors in quick-xml.
-    if length == 0 || digits.get(length) != Some(&b';') || code == 0 {
-        return None;
+}
+
+/// The character of the digits before `;` and their length with the `;`. At most 7 decimal
+/// or 6 hexadecimal digits (U+10FFFF), so the sum cannot overflow; longer numbers (leading
+/// zeros) go to the fallback. U+0000 and surrogates are errors in quick-xml.
+fn number(digits: &[u8], radix: u32) -> Option<(char, usize)> {
+    let most = if radix == 10 { 7 } else { 6 };
+    let mut code = 0u32;
+    for (length, &byte) in digits.iter().enumerate().take(most + 1) {
+        let digit = match byte {
+            b';' if code > 0 => return Some((char::from_u32(code)?, length + 1)),
+            b'0'..=b'9' => byte - b'0',
+            b'a'..=b'f' if radix == 16 => byte - b'a' + 10,
+            b'A'..=b'F' if radix == 16 => byte - b'A' + 10,
+            _ => return None,
+        };
+        code = code * radix + u32::from(digit);
     }
-    Some((char::from_u32(code)?, prefix + length + 1))
+    None
 }
 
 #[cfg(test)]
@@ -101,6 +112,7 @@ mod tests {
             "&#0; &#xD800; &#1114112; &#99999999999; &#+65; &#-65; &#; &#x;",
             "&nbsp; &copy; & alone &amp &#65 &#65&#66; ; &a;b",
             "&#19978",
+            "&#00000065; &#x0000041; &#1114111; &#x10FFFF; &#x110000; &#xaBcD;",
         ] {
             let (fast, expected) = fast_and_quick_xml(raw);
             assert_eq!(fast, expected, "{raw:?}");
