@@ -6,7 +6,10 @@ use super::sniff::Format;
 use super::ExtractConfig;
 use crate::document::{Document, Failure, Outcome};
 use anyhow::{Context, Result};
-use serde_json::Value;
+use std::borrow::Cow;
+use tree::Json;
+
+mod tree;
 
 pub fn extract(
     source: &str,
@@ -39,7 +42,8 @@ fn json_lines(source: &str, text: &str, config: &ExtractConfig) -> Vec<Outcome> 
             continue;
         }
         let record = index as u64 + 1;
-        match parse_json(line) {
+        let mut rewritten = String::new();
+        match parse_json(line, &mut rewritten) {
             Ok(value) => outcomes.push(Outcome::Kept(Document::new(
                 source,
                 Some(record),
@@ -56,56 +60,75 @@ fn json_lines(source: &str, text: &str, config: &ExtractConfig) -> Vec<Outcome> 
 }
 
 /// Strict JSON, or else JSON as Python's `json.dump` writes it by default: bare `NaN`,
-/// `Infinity` and `-Infinity` (pandas exports are full of them) read as null.
-fn parse_json(text: &str) -> serde_json::Result<Value> {
-    serde_json::from_str(text).or_else(|strict_error| {
-        if !text.contains("NaN") && !text.contains("Infinity") {
-            return Err(strict_error);
-        }
-        serde_json::from_str(&python_literals_to_null(text)).map_err(|_| strict_error)
-    })
+/// `Infinity` and `-Infinity` (pandas exports are full of them) read as null. Strict JSON
+/// never holds those words outside strings, so a text that does is rewritten (into
+/// `rewritten`, which the tree borrows from) before its one parse; if that fails too, the
+/// error reported is the strict parser's.
+fn parse_json<'a>(text: &'a str, rewritten: &'a mut String) -> serde_json::Result<Json<'a>> {
+    let Some(nulled) = python_literals_to_null(text) else {
+        return serde_json::from_str(text);
+    };
+    *rewritten = nulled;
+    serde_json::from_str(rewritten).or_else(|_| serde_json::from_str(text))
 }
 
-fn python_literals_to_null(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let (mut in_string, mut escaped) = (false, false);
-    let mut rest = text;
-    while let Some(c) = rest.chars().next() {
-        if in_string {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            in_string = true;
-        } else if let Some(literal) = ["NaN", "Infinity", "-Infinity"]
-            .iter()
-            .find(|l| rest.starts_with(*l))
-        {
-            out.push_str("null");
-            rest = &rest[literal.len()..];
+/// The text with every bare `NaN`, `Infinity` and `-Infinity` outside strings replaced by
+/// `null`, or `None` when it has none.
+fn python_literals_to_null(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let (mut copied, mut at) = (0, 0);
+    while let Some(offset) = memchr::memchr3(b'"', b'N', b'I', &bytes[at..]) {
+        let found = at + offset;
+        let (start, end) = if bytes[found] == b'"' {
+            at = string_end(bytes, found + 1);
             continue;
-        }
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
+        } else if bytes[found..].starts_with(b"NaN") {
+            (found, found + 3)
+        } else if bytes[found..].starts_with(b"Infinity") {
+            let minus = found > 0 && bytes[found - 1] == b'-';
+            (found - usize::from(minus), found + 8)
+        } else {
+            at = found + 1;
+            continue;
+        };
+        let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+        out.push_str(&text[copied..start]);
+        out.push_str("null");
+        (copied, at) = (end, end);
     }
-    out
+    let mut out = out?;
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
+/// The index after the closing quote of the string whose content starts at `from` (the end
+/// of the text when it is unterminated). A backslash escapes the byte after it.
+fn string_end(bytes: &[u8], mut from: usize) -> usize {
+    while let Some(offset) = memchr::memchr2(b'"', b'\\', &bytes[from.min(bytes.len())..]) {
+        let found = from + offset;
+        if bytes[found] == b'"' {
+            return found + 1;
+        }
+        from = found + 2;
+    }
+    bytes.len()
 }
 
 fn json_document(source: &str, text: &str, config: &ExtractConfig) -> Result<Vec<Outcome>> {
-    let value: Value = parse_json(text).context("invalid JSON")?;
+    let mut rewritten = String::new();
+    let value = parse_json(text, &mut rewritten).context("invalid JSON")?;
     if let Some(pages) = content_list_text(&value) {
         return Ok(vec![Outcome::Kept(Document::new(source, None, pages))]);
     }
-    let records: &[Value] = match &value {
-        Value::Array(items) => items,
-        Value::Object(map) if !has_text_field(&value, config) => match single_array_of_objects(map)
-        {
-            Some(items) => items,
-            None => std::slice::from_ref(&value),
-        },
+    let records: &[Json] = match &value {
+        Json::Array(items) => items,
+        Json::Object(map) if !has_text_field(&value, config) => {
+            match single_array_of_objects(map) {
+                Some(items) => items,
+                None => std::slice::from_ref(&value),
+            }
+        }
         _ => std::slice::from_ref(&value),
     };
     Ok(records
@@ -121,19 +144,17 @@ fn json_document(source: &str, text: &str, config: &ExtractConfig) -> Result<Vec
         .collect())
 }
 
-fn has_text_field(value: &Value, config: &ExtractConfig) -> bool {
+fn has_text_field(value: &Json, config: &ExtractConfig) -> bool {
     config
         .json_text_fields
         .iter()
-        .any(|f| value.get(f).is_some_and(Value::is_string))
+        .any(|f| value.get(f).and_then(Json::as_str).is_some())
 }
 
 /// `{"data": [{…}, {…}]}`: the records are the one array of objects.
-fn single_array_of_objects(map: &serde_json::Map<String, Value>) -> Option<&[Value]> {
-    let mut arrays = map.values().filter_map(|v| match v {
-        Value::Array(items) if items.first().is_some_and(Value::is_object) => {
-            Some(items.as_slice())
-        }
+fn single_array_of_objects<'t, 'a>(map: &'t [(Cow<'a, str>, Json<'a>)]) -> Option<&'t [Json<'a>]> {
+    let mut arrays = map.iter().filter_map(|(_, v)| match v {
+        Json::Array(items) if items.first().is_some_and(Json::is_object) => Some(items.as_slice()),
         _ => None,
     });
     let first = arrays.next()?;
@@ -142,7 +163,7 @@ fn single_array_of_objects(map: &serde_json::Map<String, Value>) -> Option<&[Val
 
 /// MinerU's content_list.json: blocks `{type, text, page_idx}` of one paper. Its text blocks
 /// make one document, with a page break wherever `page_idx` changes.
-fn content_list_text(value: &Value) -> Option<String> {
+fn content_list_text(value: &Json) -> Option<String> {
     let blocks = value.as_array()?;
     let is_content_list = !blocks.is_empty()
         && blocks
@@ -152,15 +173,15 @@ fn content_list_text(value: &Value) -> Option<String> {
         return None;
     }
     let mut text = String::new();
-    let mut page = blocks[0].get("page_idx").and_then(Value::as_u64);
+    let mut page = blocks[0].get("page_idx").and_then(Json::as_u64);
     for block in blocks {
-        let block_page = block.get("page_idx").and_then(Value::as_u64);
+        let block_page = block.get("page_idx").and_then(Json::as_u64);
         if block_page != page {
             text.push(crate::document::PAGE_BREAK);
             page = block_page;
         }
-        if block.get("type").and_then(Value::as_str) == Some("text") {
-            if let Some(t) = block.get("text").and_then(Value::as_str) {
+        if block.get("type").and_then(Json::as_str) == Some("text") {
+            if let Some(t) = block.get("text").and_then(Json::as_str) {
                 text.push_str(t.trim());
                 text.push('\n');
             }
@@ -170,9 +191,9 @@ fn content_list_text(value: &Value) -> Option<String> {
 }
 
 /// The configured text field of a record, or else every string in it that reads as prose.
-fn record_text(value: &Value, config: &ExtractConfig) -> String {
+fn record_text(value: &Json, config: &ExtractConfig) -> String {
     for field in &config.json_text_fields {
-        if let Some(text) = value.get(field).and_then(Value::as_str) {
+        if let Some(text) = value.get(field).and_then(Json::as_str) {
             return text.to_string();
         }
     }
@@ -181,16 +202,16 @@ fn record_text(value: &Value, config: &ExtractConfig) -> String {
     parts.join("\n")
 }
 
-fn collect_prose(value: &Value, key: Option<&str>, parts: &mut Vec<String>) {
+fn collect_prose(value: &Json, key: Option<&str>, parts: &mut Vec<String>) {
     match value {
-        Value::String(s) => match key.and_then(option_letter) {
+        Json::String(s) => match key.and_then(option_letter) {
             // Exam options keep their letter, whatever they hold: "A. 醛固酮增多症定性", "B. IgG".
             Some(letter) if !s.trim().is_empty() => parts.push(format!("{letter}. {}", s.trim())),
             None if is_prose(s) && !is_label(s, key) => parts.push(s.trim().to_string()),
             _ => {}
         },
-        Value::Array(items) => items.iter().for_each(|v| collect_prose(v, key, parts)),
-        Value::Object(map) => map
+        Json::Array(items) => items.iter().for_each(|v| collect_prose(v, key, parts)),
+        Json::Object(map) => map
             .iter()
             .for_each(|(k, v)| collect_prose(v, Some(k), parts)),
         _ => {}
@@ -280,17 +301,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn python_nan_reads_as_null_but_not_inside_strings() {
-        let value = parse_json(r#"{"a": NaN, "b": "NaN \" Infinity", "c": -Infinity}"#).unwrap();
+    fn python_literals_become_null_but_not_inside_strings() {
+        let text =
+            r#"{"a": NaN, "b": "NaN \" Infinity \\", "c": -Infinity, "d": [Infinity,NaNaN]}"#;
         assert_eq!(
-            value,
-            serde_json::json!({"a": null, "b": "NaN \" Infinity", "c": null})
+            python_literals_to_null(text).unwrap(),
+            r#"{"a": null, "b": "NaN \" Infinity \\", "c": null, "d": [null,nullaN]}"#
         );
+        assert_eq!(python_literals_to_null(r#"{"a": "NaN", "b": 1}"#), None);
+        assert_eq!(python_literals_to_null(r#"{"a": "unterminated NaN"#), None);
+    }
+
+    #[test]
+    fn unparsable_text_reports_the_strict_error() {
+        let mut rewritten = String::new();
+        let strict = serde_json::from_str::<serde_json::Value>(r#"{"a": NaN, "b": }"#).unwrap_err();
+        let error = parse_json(r#"{"a": NaN, "b": }"#, &mut rewritten)
+            .err()
+            .unwrap();
+        assert_eq!(error.to_string(), strict.to_string());
+        let value = parse_json(r#"{"a": NaN, "b": "NaN"}"#, &mut rewritten).unwrap();
+        assert!(matches!(value.get("a"), Some(Json::Other)));
+        assert_eq!(value.get("b").and_then(Json::as_str), Some("NaN"));
     }
 
     #[test]
     fn exam_record_without_text_field_keeps_question_and_options() {
-        let value: Value = serde_json::from_str(
+        let value: Json = serde_json::from_str(
             r#"{"id":"413f38dc","question":"小剂量地塞米松抑制试验适用于","options":{"A":"醛固酮增多症定性","B":"motor evoked potentials"},"answer_idx":"A","meta_info":"taiwanese_test_Q"}"#,
         )
         .unwrap();

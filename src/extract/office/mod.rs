@@ -3,6 +3,7 @@
 pub mod docx;
 pub mod legacy;
 pub mod pptx;
+mod unescape;
 pub mod xlsx;
 
 use crate::document::{Document, Outcome};
@@ -158,10 +159,7 @@ fn markup_text(xml: &str) -> Result<String> {
                 fields.instruction(&t.unescape().unwrap_or_default())
             }
             Event::Text(t) if in_text && skipping == 0 && !fields.hides_result() => {
-                match t.unescape() {
-                    Ok(text) => out.push_str(&text),
-                    Err(_) => out.push_str(&String::from_utf8_lossy(&t)),
-                }
+                unescape::push_unescaped(&mut out, &t)
             }
             Event::CData(t) if in_text && skipping == 0 && !fields.hides_result() => {
                 out.push_str(&String::from_utf8_lossy(&t))

@@ -3,6 +3,7 @@
 //! split). Cells are shared strings, inline strings (openpyxl-style writers use only these),
 //! numbers or booleans; formulas are skipped. Sheets are streamed: a sheet of any size is read
 //! without holding its XML in memory.
+use super::unescape::push_unescaped;
 use super::{attribute, open_zip, read_part, relationship_id, relationships, RowChunker, Zip};
 use crate::document::Outcome;
 use crate::extract::ExtractConfig;
@@ -77,9 +78,7 @@ fn shared_strings(zip: &mut Zip) -> Result<Vec<String>> {
                 _ => {}
             },
             Event::Empty(e) if e.local_name().as_ref() == b"si" => strings.push(String::new()),
-            Event::Text(t) if in_text && !in_phonetic => {
-                current.push_str(&t.unescape().unwrap_or_else(|_| String::from_utf8_lossy(&t)))
-            }
+            Event::Text(t) if in_text && !in_phonetic => push_unescaped(&mut current, &t),
             Event::Eof => break,
             _ => {}
         }
@@ -148,9 +147,7 @@ fn read_sheet(
                     .and_then(|r| r.parse().ok())
                     .unwrap_or(row_number + 1);
             }
-            Event::Text(t) if in_value && !in_phonetic => {
-                value.push_str(&t.unescape().unwrap_or_else(|_| String::from_utf8_lossy(&t)))
-            }
+            Event::Text(t) if in_value && !in_phonetic => push_unescaped(&mut value, &t),
             Event::Eof => break,
             _ => {}
         }
