@@ -5,7 +5,10 @@
 //! Whether a document is hard-wrapped at all is learned from its own line widths, so the same
 //! rule serves PDF text, text-layer .txt files and paragraph-per-line books.
 use super::{display_width, is_cjk_text, Meta, Step};
+use memchr::memmem;
 use regex::Regex;
+use std::cell::OnceCell;
+use std::ops::Range;
 use std::sync::LazyLock;
 
 pub struct JoinLines;
@@ -59,71 +62,209 @@ static HEADING: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 impl Step for JoinLines {
-    fn apply(&self, text: String, _: &mut Meta) -> String {
-        let lines: Vec<&str> = text.split('\n').collect();
+    fn apply(&self, mut text: String, _: &mut Meta) -> String {
+        let lines = split_lines(&text);
         if lines.len() < 2 {
             return text;
         }
-        let widths: Vec<usize> = lines.iter().map(|l| display_width(l.trim())).collect();
-        let wrap = wrap_width(&printed_widths(&lines, &widths));
-        let mut out = String::with_capacity(text.len());
-        // Width already on the printed line: pdftotext puts a superscript reference on its own
-        // line, so `效果 [1]` + `。近年来，随着国际疾病分` was one printed line; -raw breaks
-        // some typesetters' lines after every ，、； (`最新数据显示，` + `恶性肿瘤晚`).
-        let mut carried = 0;
+        let measure = Measure::new(&lines);
+        let brackets = Brackets::of(&text);
+        let mut out = Output::new(&text);
+        // First line of the printed line `lines[i]` ends: pdftotext puts a superscript
+        // reference on its own line, so `效果 [1]` + `。近年来，随着国际疾病分` was one printed
+        // line; -raw breaks some typesetters' lines after every ，、； (`最新数据显示，` +
+        // `恶性肿瘤晚`).
+        let mut printed_from = 0;
         for (i, line) in lines.iter().enumerate() {
             let line = line.trim_end();
             let Some(next) = lines.get(i + 1) else {
-                out.push_str(line);
+                out.push(line);
                 break;
             };
             let line = if i == 0 { line } else { line.trim_start() };
-            let width = carried + widths[i];
-            carried = 0;
-            if line.is_empty() || next.trim().is_empty() || !goes_on(line, width, next, wrap) {
-                out.push_str(line);
-                out.push('\n');
+            let first = std::mem::replace(&mut printed_from, i + 1);
+            let fills_wrap = || measure.fills_wrap(first, i);
+            let opens_more = || brackets.opens_more_than_closes(&text, line);
+            if line.is_empty()
+                || next.trim().is_empty()
+                || !goes_on(line, next, opens_more, fills_wrap)
+            {
+                out.push(line);
+                out.push_text("\n");
                 continue;
             }
             let next = next.trim_start();
-            let short = wrap.is_some_and(|wrap| (width as f64) < FULL_LINE * wrap as f64);
-            if next.starts_with(CLOSERS) || (short && line.ends_with(CONTINUES)) {
-                carried = width;
+            if next.starts_with(CLOSERS)
+                || (line.ends_with(CONTINUES) && fills_wrap() == Some(false))
+            {
+                printed_from = first;
             }
-            out.push_str(line);
-            join(&mut out, next);
+            out.push(line);
+            let (left, before) = out.last_two_chars();
+            match glue(left, before, next) {
+                Glue::None => {}
+                Glue::Space => out.push_text(" "),
+                Glue::DropHyphen => out.pop(),
+            }
         }
-        out
+        match out.finish() {
+            Joined::Prefix(len) => {
+                text.truncate(len);
+                text
+            }
+            Joined::Edited(joined) => joined,
+        }
     }
 }
 
-/// Writes the glue between `out` (ending with a line) and the next line's start.
-fn join(out: &mut String, next: &str) {
-    let mut tail = out.chars().rev();
-    let (Some(left), before) = (tail.next(), tail.next()) else {
-        return;
-    };
-    let Some(right) = next.chars().next() else {
-        return;
+/// The lines of `text`, split at '\n' as `str::split` does, with a vectorised search.
+fn split_lines(text: &str) -> Vec<&str> {
+    let breaks = memchr::memchr_iter(b'\n', text.as_bytes());
+    let mut lines = Vec::with_capacity(breaks.clone().count() + 1);
+    let mut start = 0;
+    for end in breaks {
+        lines.push(&text[start..end]);
+        start = end + 1;
+    }
+    lines.push(&text[start..]);
+    lines
+}
+
+/// Where `part`, a slice of `text`, starts in it.
+fn offset_in(text: &str, part: &str) -> usize {
+    let offset = part.as_ptr() as usize - text.as_ptr() as usize;
+    debug_assert!(offset + part.len() <= text.len());
+    offset
+}
+
+/// The joined text: what was copied, then a run of the input that follows it unchanged.
+/// Unchanged text is one run and needs no copy; changed text is copied a run at a time.
+struct Output<'a> {
+    input: &'a str,
+    /// `None` while the run starts at the input's start.
+    copied: Option<String>,
+    run: Range<usize>,
+}
+
+enum Joined {
+    /// The input's first bytes, unchanged.
+    Prefix(usize),
+    Edited(String),
+}
+
+impl<'a> Output<'a> {
+    fn new(input: &'a str) -> Self {
+        Output {
+            input,
+            copied: None,
+            run: 0..0,
+        }
+    }
+
+    /// Appends `piece`, a slice of the input.
+    fn push(&mut self, piece: &'a str) {
+        let start = offset_in(self.input, piece);
+        if start != self.run.end {
+            self.flush();
+            self.run = start..start;
+        }
+        self.run.end += piece.len();
+    }
+
+    /// Appends text of its own (a line break, a space), as part of the run where the input
+    /// goes on with the same text.
+    fn push_text(&mut self, text: &str) {
+        if self.input.as_bytes()[self.run.end..].starts_with(text.as_bytes()) {
+            self.run.end += text.len();
+        } else {
+            self.flush();
+            self.copied().push_str(text);
+        }
+    }
+
+    fn pop(&mut self) {
+        match self.input[self.run.clone()].chars().next_back() {
+            Some(last) => self.run.end -= last.len_utf8(),
+            None => {
+                self.copied().pop();
+            }
+        }
+    }
+
+    /// The last character and the one before.
+    fn last_two_chars(&self) -> (Option<char>, Option<char>) {
+        let copied = self.copied.as_deref().unwrap_or_default();
+        let mut backwards = self.input[self.run.clone()]
+            .chars()
+            .rev()
+            .chain(copied.chars().rev());
+        (backwards.next(), backwards.next())
+    }
+
+    fn copied(&mut self) -> &mut String {
+        let capacity = self.input.len();
+        self.copied
+            .get_or_insert_with(|| String::with_capacity(capacity))
+    }
+
+    fn flush(&mut self) {
+        let end = self.run.end;
+        let run = std::mem::replace(&mut self.run, end..end);
+        let input = self.input;
+        self.copied().push_str(&input[run]);
+    }
+
+    fn finish(mut self) -> Joined {
+        if self.copied.is_none() {
+            return Joined::Prefix(self.run.end);
+        }
+        self.flush();
+        Joined::Edited(self.copied.unwrap_or_default())
+    }
+}
+
+/// What goes between a line and the next one joined to it.
+enum Glue {
+    None,
+    Space,
+    /// The line's final hyphen goes: the word was split.
+    DropHyphen,
+}
+
+/// The glue between a line ending in `before` `left` and the next line.
+fn glue(left: Option<char>, before: Option<char>, next: &str) -> Glue {
+    let (Some(left), Some(right)) = (left, next.chars().next()) else {
+        return Glue::None;
     };
     if left == '-' && before.is_some_and(|c| c.is_ascii_alphabetic()) {
         // "Organiza-" + "tion" is one word; "apo-" + "CIII" keeps its hyphen.
-        if right.is_ascii_lowercase() {
-            out.pop();
-        }
-        return;
+        return if right.is_ascii_lowercase() {
+            Glue::DropHyphen
+        } else {
+            Glue::None
+        };
     }
     // Latin words and sentences wrap at spaces; Chinese, and Chinese using ASCII commas, not.
     let word_end = left.is_ascii_alphanumeric()
         || (",.;:!?)]".contains(left) && !before.is_some_and(is_cjk_text));
     let word_start = right.is_ascii_alphanumeric() || right == '(' || right == '[';
     if word_end && word_start {
-        out.push(' ');
+        Glue::Space
+    } else {
+        Glue::None
     }
 }
 
-/// Whether the sentence on `line` (`width` columns on the page) continues on `next`.
-fn goes_on(line: &str, width: usize, next: &str, wrap: Option<usize>) -> bool {
+/// Whether the sentence on `line` continues on `next`. The costlier questions come as
+/// closures, asked only when the answer depends on them: whether `line` opens more brackets
+/// than it closes, and whether its printed line fills the wrap width (`None`: the text is not
+/// hard-wrapped), which measures the whole text the first time.
+fn goes_on(
+    line: &str,
+    next: &str,
+    opens_more_than_closes: impl FnOnce() -> bool,
+    fills_wrap: impl FnOnce() -> Option<bool>,
+) -> bool {
     let next_trimmed = next.trim_start();
     if next_trimmed.starts_with(CLOSERS) {
         return true;
@@ -132,47 +273,47 @@ fn goes_on(line: &str, width: usize, next: &str, wrap: Option<usize>) -> bool {
     if next.starts_with("  ") || next.starts_with('\u{3000}') {
         return false;
     }
-    if ITEM_START.is_match(next_trimmed) {
-        return false;
+    // A list item or heading on the next line ends the sentence whatever `line` says, but
+    // that takes a regex: it is asked only when the answer would otherwise be yes.
+    match line_end(line, opens_more_than_closes) {
+        LineEnd::Stops => false,
+        LineEnd::GoesOn => !ITEM_START.is_match(next_trimmed),
+        LineEnd::GoesOnIfWrapped => {
+            !ITEM_START.is_match(next_trimmed) && fills_wrap() == Some(true)
+        }
     }
-    if opens_more_than_closes(line) {
-        return true;
+}
+
+/// What the end of a line says about its sentence.
+enum LineEnd {
+    Stops,
+    GoesOn,
+    /// Neither: the sentence goes on where the wrap cut the line.
+    GoesOnIfWrapped,
+}
+
+fn line_end(line: &str, opens_more_than_closes: impl FnOnce() -> bool) -> LineEnd {
+    // An unclosed bracket goes on whatever the line ends with.
+    if opens_more_than_closes() {
+        return LineEnd::GoesOn;
     }
-    if HEADING.is_match(line) {
-        return false;
+    // A sentence end is told from the last characters; a heading takes a regex.
+    if ends_sentence(line) || HEADING.is_match(line) {
+        return LineEnd::Stops;
     }
+    if line.ends_with(CONTINUES) || line.ends_with('-') {
+        return LineEnd::GoesOn;
+    }
+    LineEnd::GoesOnIfWrapped
+}
+
+fn ends_sentence(line: &str) -> bool {
     let last = line
         .trim_end_matches(TRAILING_CLOSERS)
         .chars()
         .next_back()
         .unwrap_or(' ');
-    if SENTENCE_ENDS.contains(&last) || (last == '.' && ends_english_sentence(line)) {
-        return false;
-    }
-    if line.ends_with(CONTINUES) || line.ends_with('-') {
-        return true;
-    }
-    match wrap {
-        Some(wrap) => width as f64 >= FULL_LINE * wrap as f64,
-        None => false,
-    }
-}
-
-/// An unclosed bracket: `(European Society for Medical` goes on.
-fn opens_more_than_closes(line: &str) -> bool {
-    // Most lines open no bracket: two byte searches instead of decoding every character.
-    if memchr::memchr(b'(', line.as_bytes()).is_none() && !line.contains('（') {
-        return false;
-    }
-    let mut depth = 0i32;
-    for c in line.chars() {
-        match c {
-            '(' | '（' => depth += 1,
-            ')' | '）' => depth -= 1,
-            _ => {}
-        }
-    }
-    depth > 0
+    SENTENCE_ENDS.contains(&last) || (last == '.' && ends_english_sentence(line))
 }
 
 /// `pain.` ends a sentence; `2.`, `et al.`, `Fig.` and `J.` do not.
@@ -189,27 +330,107 @@ fn ends_english_sentence(line: &str) -> bool {
     word.chars().count() > 3 && word.chars().all(|c| c.is_alphabetic())
 }
 
-/// Widths of printed lines: a line ending in ，、； or followed by a line starting with closing
-/// punctuation continues on the same printed line.
-fn printed_widths(lines: &[&str], widths: &[usize]) -> Vec<usize> {
-    let mut printed = Vec::with_capacity(lines.len());
-    let mut carried = 0;
-    for (i, line) in lines.iter().enumerate() {
-        let width = carried + widths[i];
-        let line = line.trim();
-        let next_closes = lines
-            .get(i + 1)
-            .is_some_and(|n| n.trim_start().starts_with(CLOSERS));
-        if !line.is_empty() && (line.ends_with(CONTINUES) || next_closes) {
-            carried = width;
-        } else {
-            printed.push(width);
-            carried = 0;
-        }
-    }
-    printed
+/// Where the text opens and closes brackets, found once for the whole text by vectorised
+/// searches: a line's balance is then two counts, with no decoding of its characters.
+struct Brackets {
+    opens: Vec<usize>,
+    closes: Vec<usize>,
 }
 
+static FULL_WIDTH_OPEN: LazyLock<memmem::Finder> = LazyLock::new(|| memmem::Finder::new("（"));
+static FULL_WIDTH_CLOSE: LazyLock<memmem::Finder> = LazyLock::new(|| memmem::Finder::new("）"));
+
+impl Brackets {
+    fn of(text: &str) -> Self {
+        let positions = |ascii: u8, full_width: &memmem::Finder| {
+            let bytes = text.as_bytes();
+            let mut at: Vec<usize> = memchr::memchr_iter(ascii, bytes).collect();
+            at.extend(full_width.find_iter(bytes));
+            at.sort_unstable();
+            at
+        };
+        Brackets {
+            opens: positions(b'(', &FULL_WIDTH_OPEN),
+            closes: positions(b')', &FULL_WIDTH_CLOSE),
+        }
+    }
+
+    /// An unclosed bracket in `line`, a slice of `text`: `(European Society for Medical`.
+    fn opens_more_than_closes(&self, text: &str, line: &str) -> bool {
+        let start = offset_in(text, line);
+        let within = |at: &[usize]| {
+            at.partition_point(|&p| p < start + line.len()) - at.partition_point(|&p| p < start)
+        };
+        let opens = within(&self.opens);
+        opens > 0 && opens > within(&self.closes)
+    }
+}
+
+/// Line widths and the wrap width, measured the first time a line's end leaves the decision
+/// to them: every character of every line is looked at then, and many texts never need it.
+struct Measure<'a> {
+    lines: &'a [&'a str],
+    measured: OnceCell<Measured>,
+}
+
+struct Measured {
+    /// `widths_before[i]`: the width of lines `..i` together, so that a printed line's width
+    /// is one subtraction.
+    widths_before: Vec<usize>,
+    wrap: Option<usize>,
+}
+
+impl<'a> Measure<'a> {
+    fn new(lines: &'a [&'a str]) -> Self {
+        Measure {
+            lines,
+            measured: OnceCell::new(),
+        }
+    }
+
+    /// Whether the printed line made of lines `first..=last` fills the wrap width; `None` when
+    /// the text is not hard-wrapped.
+    fn fills_wrap(&self, first: usize, last: usize) -> Option<bool> {
+        let measured = self.measured.get_or_init(|| Measured::of(self.lines));
+        let wrap = measured.wrap?;
+        let width = measured.widths_before[last + 1] - measured.widths_before[first];
+        Some(width as f64 >= FULL_LINE * wrap as f64)
+    }
+}
+
+impl Measured {
+    fn of(lines: &[&str]) -> Self {
+        // Fewer lines make fewer printed lines, too few to learn a wrap from.
+        if lines.len() < MIN_LINES_FOR_WRAP {
+            return Measured {
+                widths_before: Vec::new(),
+                wrap: None,
+            };
+        }
+        let mut widths_before = Vec::with_capacity(lines.len() + 1);
+        let mut printed_widths = Vec::with_capacity(lines.len());
+        let (mut total, mut printed_from) = (0, 0);
+        widths_before.push(total);
+        for (i, line) in lines.iter().enumerate() {
+            let line = line.trim();
+            total += display_width(line);
+            widths_before.push(total);
+            // A line ending in ，、； or followed by a line starting with closing punctuation
+            // goes on on the same printed line.
+            let next_closes = lines
+                .get(i + 1)
+                .is_some_and(|n| n.trim_start().starts_with(CLOSERS));
+            if line.is_empty() || !(line.ends_with(CONTINUES) || next_closes) {
+                printed_widths.push(total - widths_before[printed_from]);
+                printed_from = i + 1;
+            }
+        }
+        Measured {
+            widths_before,
+            wrap: wrap_width(&printed_widths),
+        }
+    }
+}
 /// The width the text was wrapped at, if it was: a high percentile of line widths, provided
 /// enough lines sit near it (paragraph-per-line text has widths all over the place).
 fn wrap_width(line_widths: &[usize]) -> Option<usize> {
