@@ -150,17 +150,11 @@ pub fn finish(
         )
     })?;
 
-    let kept_documents = || -> Result<DocumentStream> {
-        let decisions = read_jsonl_file_list(near::decision_shards(&work)?);
-        Ok(Box::new(near::apply(
-            documents(run, config, &chunks, None)?,
-            decisions,
-        )))
-    };
     let vocab: Option<VocabReport> = match config.vocab.mode {
         VocabMode::Off => None,
         _ => Some(run.phase("vocab", &["vocab"], || {
-            vocab::run_phase(&config.vocab, &config.bert, kept_documents, &run.root, pool)
+            let kept = || kept_documents(run, config, &chunks, None);
+            vocab::run_phase(&config.vocab, &config.bert, kept, &run.root, pool)
         })?),
     };
 
@@ -177,10 +171,7 @@ pub fn finish(
             let encoder = shard::prepare::Encoder::from_config(&config.tokenize, &run.root)?;
             let bytes_in = inputs.iter().map(|i| i.size).sum::<u64>();
             let stats = {
-                let kept = near::apply(
-                    documents(run, config, &chunks, Some(&mut ledger))?,
-                    read_jsonl_file_list(near::decision_shards(&work)?),
-                );
+                let kept = kept_documents(run, config, &chunks, Some(&mut ledger))?;
                 // A shuffle bucket per `output.shard_bytes` of input holds no more text than
                 // that, so the shuffle's memory stays near one shard.
                 let buckets = (bytes_in / config.output.shard_bytes.max(1) + 1).min(4096);
@@ -196,7 +187,7 @@ pub fn finish(
                 };
                 shard::publish(ordered, &run.root, &options, pool)?
             };
-            for reject in read_jsonl_file_list::<Reject>(near::reject_shards(&work)?) {
+            for reject in read_jsonl_zst::<Reject>(near::reject_shards(&work)?) {
                 ledger.reject(&reject?)?;
             }
             let (ingest, samples) = ledger.finish(inputs.len() as u64, bytes_in)?;
@@ -263,16 +254,7 @@ fn load_list<T: serde::de::DeserializeOwned + 'static>(
     dir: &std::path::Path,
     prefix: &str,
 ) -> Result<Vec<T>> {
-    read_jsonl_zst(&list_shards(dir, prefix)?).collect()
-}
-
-/// Reads `.jsonl.zst` files in order, owning the list.
-fn read_jsonl_file_list<T: serde::de::DeserializeOwned + 'static>(
-    paths: Vec<std::path::PathBuf>,
-) -> impl Iterator<Item = Result<T>> {
-    paths
-        .into_iter()
-        .flat_map(crate::shard::writer::read_jsonl_file)
+    read_jsonl_zst(list_shards(dir, prefix)?).collect()
 }
 
 /// The documents after exact dedup, in input order; with a ledger, the rest goes to it.
@@ -287,6 +269,18 @@ fn documents<'a>(
     let resolver = Resolver::open(&config.dedup, &run.work.join("exact"))?;
     let outcomes = batches::read_in_order(chunks, run.work.join("extract"));
     Ok(Box::new(stream::kept_documents(outcomes, resolver, ledger)))
+}
+
+/// The documents after exact and near dedup: what the vocabulary and publish read.
+fn kept_documents<'a>(
+    run: &'a RunDir,
+    config: &Config,
+    chunks: &'a [batches::Chunk],
+    ledger: Option<&'a mut Ledger>,
+) -> Result<DocumentStream<'a>> {
+    let decisions = read_jsonl_zst(near::decision_shards(&run.work)?);
+    let documents = documents(run, config, chunks, ledger)?;
+    Ok(Box::new(near::apply(documents, decisions)))
 }
 
 /// Exact dedup, task `task` of `tasks` (one locally; an array on Slurm): the duplicates among

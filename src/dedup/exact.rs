@@ -17,7 +17,7 @@ use crate::shard::writer::AtomicFile;
 use anyhow::{bail, Context, Result};
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::iter::Peekable;
 use std::path::{Path, PathBuf};
 use xxhash_rust::xxh3::Xxh3;
@@ -68,12 +68,6 @@ fn non_space_runs(text: &str, mut run: impl FnMut(&[u8])) -> usize {
 /// vectorises).
 fn char_count(bytes: &[u8]) -> usize {
     bytes.iter().filter(|&&b| (b as i8) >= -0x40).count()
-}
-
-pub fn key(text: &str) -> u128 {
-    let mut hasher = Xxh3::new();
-    non_space_runs(text, |run| hasher.update(run));
-    hasher.digest128()
 }
 
 fn non_space_chars(line: &str) -> usize {
@@ -377,15 +371,11 @@ impl Resolver {
     }
 }
 
-/// Writes documents' keys to `out` (used by extraction for each chunk).
+/// Writes documents' keys to `path` (used by extraction for each chunk).
 pub fn write_keys(path: &Path, keys: &[DocumentKeys]) -> Result<()> {
     let mut out = AtomicFile::create(path)?;
-    {
-        let mut buffered = BufWriter::new(&mut out);
-        for doc in keys {
-            doc.write_to(&mut buffered)?;
-        }
-        buffered.flush()?;
+    for doc in keys {
+        doc.write_to(&mut out)?;
     }
     out.finish()?;
     Ok(())
@@ -416,6 +406,13 @@ pub fn read_keys(path: &Path) -> impl Iterator<Item = Result<DocumentKeys>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A text's key, as `DocumentKeys::of` computes it in the same pass as its lines'.
+    fn key(text: &str) -> u128 {
+        let mut hasher = Xxh3::new();
+        non_space_runs(text, |run| hasher.update(run));
+        hasher.digest128()
+    }
 
     fn text_of(v: Verdict) -> Result<String, String> {
         match v {

@@ -18,7 +18,7 @@ pub fn report(root: &Path) -> Result<String> {
     let config: Config = serde_json::from_str(&config_json).context("unreadable saved settings")?;
     let mut out = format!("run {} (input {:?})\n", root.display(), config.input.paths);
     let inputs: Vec<Input> =
-        read_jsonl_zst(&list_shards(&run.work.join("walk"), "inputs")?).collect::<Result<_>>()?;
+        read_jsonl_zst(list_shards(&run.work.join("walk"), "inputs")?).collect::<Result<_>>()?;
     let walked = run.is_done("walk");
     writeln!(
         out,
@@ -61,6 +61,7 @@ pub fn report(root: &Path) -> Result<String> {
             .map(|j| j.id.clone())
             .collect::<Vec<_>>(),
     );
+    let unresolved = exact::missing_tasks(&run.work.join("exact"), tasks);
     for phase in ["extract", "exact-dedup"] {
         let Some(job) = submissions.jobs.iter().rev().find(|j| j.phase == phase) else {
             continue;
@@ -75,7 +76,7 @@ pub fn report(root: &Path) -> Result<String> {
                         .count();
                     (left > 0).then(|| format!("{left} chunks unsaved"))
                 }
-                _ => exact::missing_tasks(&run.work.join("exact"), tasks)
+                _ => unresolved
                     .contains(&task)
                     .then(|| "keys not resolved".to_string()),
             };

@@ -39,6 +39,22 @@ impl Ledger {
         f(self.stats.by_format.entry(format.to_string()).or_default());
     }
 
+    /// One extracted item's end after exact dedup.
+    fn record(&mut self, outcome: &Outcome, format: &str) -> Result<()> {
+        match outcome {
+            Outcome::Kept(doc) => {
+                self.stats.extracted += 1;
+                self.kept(doc, format);
+                Ok(())
+            }
+            Outcome::Rejected(reject) => {
+                self.stats.extracted += 1;
+                self.rejected(reject, format)
+            }
+            Outcome::Failed(failure) => self.failure(failure, format),
+        }
+    }
+
     fn kept(&mut self, doc: &Document, format: &str) {
         self.stats.kept += 1;
         let ocr_pages = doc
@@ -134,36 +150,18 @@ impl KeptDocuments<'_> {
             };
             let at = (input as u32, self.index);
             self.index += 1;
-            match outcome {
-                Outcome::Kept(doc) => {
-                    if let Some(ledger) = self.ledger.as_deref_mut() {
-                        ledger.stats.extracted += 1;
-                    }
-                    match self.resolver.judge(at, doc)? {
-                        Verdict::Keep(doc) => {
-                            if let Some(ledger) = self.ledger.as_deref_mut() {
-                                ledger.kept(&doc, &format);
-                            }
-                            return Ok(Some(doc));
-                        }
-                        Verdict::Drop(reject) => {
-                            if let Some(ledger) = self.ledger.as_deref_mut() {
-                                ledger.rejected(&reject, &format)?;
-                            }
-                        }
-                    }
-                }
-                Outcome::Rejected(reject) => {
-                    if let Some(ledger) = self.ledger.as_deref_mut() {
-                        ledger.stats.extracted += 1;
-                        ledger.rejected(&reject, &format)?;
-                    }
-                }
-                Outcome::Failed(failure) => {
-                    if let Some(ledger) = self.ledger.as_deref_mut() {
-                        ledger.failure(&failure, &format)?;
-                    }
-                }
+            let outcome = match outcome {
+                Outcome::Kept(doc) => match self.resolver.judge(at, doc)? {
+                    Verdict::Keep(doc) => Outcome::Kept(doc),
+                    Verdict::Drop(reject) => Outcome::Rejected(reject),
+                },
+                other => other,
+            };
+            if let Some(ledger) = self.ledger.as_deref_mut() {
+                ledger.record(&outcome, &format)?;
+            }
+            if let Outcome::Kept(doc) = outcome {
+                return Ok(Some(doc));
             }
         }
         Ok(None)

@@ -186,24 +186,17 @@ impl ShardWriter {
 
 /// Reads the JSON lines of `.jsonl.zst` shards in order.
 pub fn read_jsonl_zst<T: serde::de::DeserializeOwned + 'static>(
-    paths: &[PathBuf],
-) -> impl Iterator<Item = Result<T>> + '_ {
-    paths.iter().flat_map(|path| read_jsonl_file(path.clone()))
+    paths: Vec<PathBuf>,
+) -> impl Iterator<Item = Result<T>> {
+    paths.into_iter().flat_map(read_jsonl_zst_file)
 }
 
-/// Reads one `.jsonl.zst` or `.jsonl` file lazily, a line at a time.
-pub fn read_jsonl_file<T: serde::de::DeserializeOwned + 'static>(
+/// Reads one `.jsonl.zst` file lazily, a line at a time.
+pub fn read_jsonl_zst_file<T: serde::de::DeserializeOwned + 'static>(
     path: PathBuf,
 ) -> Box<dyn Iterator<Item = Result<T>>> {
-    use std::io::{BufRead, Read};
-    let compressed = path.extension().is_some_and(|e| e == "zst");
-    let opened = File::open(&path).and_then(|file| -> std::io::Result<Box<dyn Read>> {
-        Ok(match compressed {
-            true => Box::new(zstd::Decoder::new(file)?),
-            false => Box::new(file),
-        })
-    });
-    match opened {
+    use std::io::BufRead;
+    match File::open(&path).and_then(zstd::Decoder::new) {
         Ok(reader) => {
             let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
             // Bytes, not `lines()`: serde_json checks the UTF-8 of the strings it reads, so a

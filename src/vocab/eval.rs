@@ -3,7 +3,7 @@
 //! Used by `medcorpus vocab eval` and by the `vocab` phase on its held-out split.
 use super::UNK;
 use crate::document::Document;
-use crate::shard::writer::read_jsonl_zst;
+use crate::shard::writer::read_jsonl_zst_file;
 use ahash::{AHashMap, AHashSet};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
@@ -228,10 +228,7 @@ pub fn read_texts(paths: &[PathBuf]) -> impl Iterator<Item = Result<String>> + '
         .iter()
         .flat_map(|path| -> Box<dyn Iterator<Item = Result<String>>> {
             if path.to_string_lossy().ends_with(".jsonl.zst") {
-                Box::new(
-                    read_jsonl_zst::<Document>(std::slice::from_ref(path))
-                        .map(|d| d.map(|d| d.text)),
-                )
+                Box::new(read_jsonl_zst_file::<Document>(path.clone()).map(|d| d.map(|d| d.text)))
             } else {
                 Box::new(std::iter::once(read_lossy(path)))
             }
