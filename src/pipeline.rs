@@ -1,15 +1,17 @@
 //! The whole flow on one screen:
 //!   walk → extract (extract → clean → filter, parallel per file, saved per chunk with the
 //!          documents' exact-dedup keys)
-//!        → exact dedup (over the keys alone, in input order) → near dedup (MinHash LSH)
+//!        → exact dedup (over the keys alone, in input order)
+//!        → near dedup: MinHash signatures per partition → LSH by band key → decisions
 //!        → vocabulary → publish docs + BERT text + Megatron tokens and whole-word masks,
 //!          rejects and errors → manifest and report.
-//! Phases after extraction read the extracted documents back in input order with the
-//! exact-dedup verdicts applied (`documents`).
+//! Phases after extraction read the extracted documents back in input order (or one
+//! partition's, for signing) with the exact-dedup verdicts applied (`documents`).
 //! Each phase reads what the one before wrote under the output folder and is marked done
 //! only when complete, so `--resume` restarts at the first unfinished phase (and inside
 //! `extract`, at the first unsaved chunk). The local executor runs every phase here; the Slurm
-//! executor (executor/slurm.rs) runs `extract` as an array of tasks and `finish` after them.
+//! executor (executor/slurm.rs) runs extraction, exact dedup, signing and LSH as arrays of
+//! tasks, and `finish` after them.
 use crate::config::Config;
 use crate::dedup::exact::{self, Resolver};
 use crate::dedup::near::{self, NearDedupStats};
@@ -44,12 +46,12 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
     run.phase("extract", &[], || {
         extract(&run, config, &inputs, None, &pool)
     })?;
-    finish(&run, config, &inputs, ExactDedupBy::ThisProcess, &pool)
+    finish(&run, config, &inputs, ArraysDoneBy::ThisProcess, &pool)
 }
 
-/// Who resolves exact duplicates: the finish step itself (local executor), or an array of
-/// tasks that ran before it (Slurm), whose results the finish step checks and reads.
-pub enum ExactDedupBy {
+/// Who ran the phases that split into tasks (exact dedup, near-dedup signing and LSH): the
+/// finish step itself (local executor), or arrays of tasks before it (Slurm).
+pub enum ArraysDoneBy {
     ThisProcess,
     Tasks(usize),
 }
@@ -115,7 +117,7 @@ pub fn finish(
     run: &RunDir,
     config: &Config,
     inputs: &[Input],
-    exact_dedup_by: ExactDedupBy,
+    done_by: ArraysDoneBy,
     pool: &rayon::ThreadPool,
 ) -> Result<Summary> {
     let work = run.work.clone();
@@ -128,26 +130,32 @@ pub fn finish(
         );
     }
 
-    match exact_dedup_by {
-        ExactDedupBy::ThisProcess => run.phase("exact-dedup", &["work/exact"], || {
-            exact_dedup(run, config, &chunks, 0, 1)
-        })?,
-        ExactDedupBy::Tasks(tasks) => run.phase("exact-dedup", &[], || {
+    let partitions = batches::partitions(&chunks);
+    // The phases that split into tasks: here, each as one task; on Slurm, arrays that ran
+    // before this step, whose results are checked.
+    let tasks = match done_by {
+        ArraysDoneBy::ThisProcess => {
+            run.phase("exact-dedup", &["work/exact"], || {
+                exact_dedup(run, config, &chunks, 0, 1)
+            })?;
+            run.phase("near-sign", &[near::SIGN_DIR], || {
+                near_sign(run, config, &chunks, 0, 1, pool)
+            })?;
+            run.phase("near-lsh", &[near::LSH_DIR], || {
+                near::lsh(config, &run.root, &partitions, 0, 1)
+            })?;
+            1
+        }
+        ArraysDoneBy::Tasks(tasks) => {
             let missing = exact::missing_tasks(&work.join("exact"), tasks);
             if !missing.is_empty() {
                 bail!("exact-dedup tasks {missing:?} of {tasks} are not finished: run again with --resume");
             }
-            Ok(())
-        })?,
+            tasks
+        }
     };
-
-    let near_dedup: NearDedupStats = run.phase("near-dedup", &["work/near_dedup"], || {
-        near::run(
-            config,
-            &work,
-            &|| documents(run, config, &chunks, None),
-            pool,
-        )
+    let near_dedup: NearDedupStats = run.phase("near-dedup", &[near::DECIDED_DIR], || {
+        near::decide(config, &run.root, &partitions, tasks)
     })?;
 
     let vocab: Option<VocabReport> = match config.vocab.mode {
@@ -187,7 +195,7 @@ pub fn finish(
                 };
                 shard::publish(ordered, &run.root, &options, pool)?
             };
-            for reject in read_jsonl_zst::<Reject>(near::reject_shards(&work)?) {
+            for reject in read_jsonl_zst::<Reject>(near::reject_shards(&run.root)?) {
                 ledger.reject(&reject?)?;
             }
             let (ingest, samples) = ledger.finish(inputs.len() as u64, bytes_in)?;
@@ -257,28 +265,29 @@ fn load_list<T: serde::de::DeserializeOwned + 'static>(
     read_jsonl_zst(list_shards(dir, prefix)?).collect()
 }
 
-/// The documents after exact dedup, in input order; with a ledger, the rest goes to it.
-type DocumentStream<'a> = Box<dyn Iterator<Item = Result<Document>> + 'a>;
-
+/// The documents after exact dedup, in input order with their positions; with a ledger, the
+/// rest goes to it.
 fn documents<'a>(
     run: &'a RunDir,
     config: &Config,
     chunks: &'a [batches::Chunk],
     ledger: Option<&'a mut Ledger>,
-) -> Result<DocumentStream<'a>> {
+) -> Result<near::PartitionDocuments<'a>> {
     let resolver = Resolver::open(&config.dedup, &run.work.join("exact"))?;
     let outcomes = batches::read_in_order(chunks, run.work.join("extract"));
     Ok(Box::new(stream::kept_documents(outcomes, resolver, ledger)))
 }
 
 /// The documents after exact and near dedup: what the vocabulary and publish read.
+type DocumentStream<'a> = Box<dyn Iterator<Item = Result<Document>> + 'a>;
+
 fn kept_documents<'a>(
     run: &'a RunDir,
     config: &Config,
     chunks: &'a [batches::Chunk],
     ledger: Option<&'a mut Ledger>,
 ) -> Result<DocumentStream<'a>> {
-    let decisions = read_jsonl_zst(near::decision_shards(&run.work)?);
+    let decisions = read_jsonl_zst(near::decision_shards(&run.root)?);
     let documents = documents(run, config, chunks, ledger)?;
     Ok(Box::new(near::apply(documents, decisions)))
 }
@@ -294,6 +303,42 @@ pub fn exact_dedup(
 ) -> Result<()> {
     let keys = batches::keys_in_order(chunks, run.work.join("extract"));
     exact::resolve(keys, &config.dedup, task, tasks, &run.work.join("exact"))
+}
+
+/// Near-dedup signing, task `task` of `tasks`: each of its partitions' documents after exact
+/// dedup, streamed from that partition's chunks alone.
+pub fn near_sign(
+    run: &RunDir,
+    config: &Config,
+    chunks: &[batches::Chunk],
+    task: usize,
+    tasks: usize,
+    pool: &rayon::ThreadPool,
+) -> Result<()> {
+    let documents_of = |partition: usize| -> Result<near::PartitionDocuments<'_>> {
+        let mine: Vec<batches::Chunk> = chunks
+            .iter()
+            .filter(|c| c.partition == partition)
+            .cloned()
+            .collect();
+        let resolver = Resolver::open(&config.dedup, &run.work.join("exact"))?
+            .only_inputs(mine.iter().flat_map(|c| c.inputs.iter().copied()));
+        let dir = run.work.join("extract");
+        let outcomes = mine
+            .into_iter()
+            .flat_map(move |chunk| batches::read_chunk(&chunk, &dir));
+        Ok(Box::new(stream::kept_documents(outcomes, resolver, None)))
+    };
+    let partitions = batches::partitions(chunks);
+    near::sign(
+        config,
+        &run.root,
+        &partitions,
+        task,
+        tasks,
+        &documents_of,
+        pool,
+    )
 }
 
 #[derive(Serialize, Deserialize)]

@@ -290,6 +290,8 @@ impl Iterator for SeenReader {
 pub struct Resolver {
     config: DedupConfig,
     tasks: Vec<Peekable<SeenReader>>,
+    /// When set, only these inputs (sorted) are streamed: records of others are passed over.
+    only: Option<Vec<u32>>,
 }
 
 impl Resolver {
@@ -311,16 +313,33 @@ impl Resolver {
         Ok(Resolver {
             config: config.clone(),
             tasks,
+            only: None,
         })
+    }
+
+    /// For a stream of some inputs only (one partition's): the others' records are skipped.
+    pub fn only_inputs(mut self, inputs: impl Iterator<Item = usize>) -> Resolver {
+        let mut only: Vec<u32> = inputs.map(|i| i as u32).collect();
+        only.sort_unstable();
+        self.only = Some(only);
+        self
     }
 
     /// The verdict on the document at `at`; every call must come in input order.
     pub fn judge(&mut self, at: Position, mut doc: Document) -> Result<Verdict> {
         let mut seen_lines = Vec::new();
         let mut whole = false;
+        let streamed = |input: u32| {
+            self.only
+                .as_ref()
+                .is_none_or(|only| only.binary_search(&input).is_ok())
+        };
         for task in &mut self.tasks {
             while let Some(record) = task.next_if(|r| r.as_ref().map_or(true, |(p, _)| *p <= at)) {
                 let (position, line) = record?;
+                if position < at && !streamed(position.0) {
+                    continue;
+                }
                 if position < at {
                     bail!("exact-dedup records do not match the extracted documents: rerun without --resume");
                 }

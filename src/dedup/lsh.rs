@@ -1,11 +1,17 @@
-//! Locality-sensitive hashing over MinHash signatures, memory-bounded: each unit's band keys go
-//! to one of P partition files by key, then each partition alone is loaded, sorted and scanned
-//! for buckets of equal keys. Members of a bucket are joined in the union–find, after an optional
-//! check that their estimated Jaccard reaches the threshold (LSH also pairs dissimilar units now
-//! and then). Partitions are processed in order and buckets in key order: deterministic.
-use super::cluster::UnionFind;
+//! Near dedup, step 2 of 3 (`near-lsh`): locality-sensitive hashing over the saved MinHash
+//! signatures, as task t of n (a Slurm array, or one task locally). Each band of each signature
+//! gives a key; a task takes the keys whose hash falls in its share, spills them to P files by
+//! key so that one file at a time fits in memory, sorts each and scans the buckets of equal
+//! keys. In a bucket sorted by document order, each unit is checked against at most
+//! CHECKS_PER_UNIT members before it and joined to the first that passes (estimated Jaccard at
+//! least the threshold: LSH also pairs dissimilar units now and then). A join depends on the
+//! bucket alone, so the edges, and the clusters they make, are the same whatever the number of
+//! tasks. Edges go to `edges-TTT-of-NNN.bin`, the task's counts to `lsh-TTT-of-NNN.json`
+//! (written last: the task is done once it exists).
 use super::minhash::estimated_jaccard;
-use super::signatures::SignatureStore;
+use super::signatures::{SignatureFile, UnitOrder};
+use crate::run_dir::write_atomic;
+use crate::shard::writer::AtomicFile;
 use anyhow::{Context, Result};
 use rayon::slice::ParallelSliceMut;
 use serde::{Deserialize, Serialize};
@@ -13,10 +19,10 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-/// One bucket entry on disk: band key (8 bytes) and unit number (4 bytes).
-const RECORD_BYTES: u64 = 12;
-/// The same entry in memory, `(u64, u32)` with padding.
-const MEMORY_BYTES: u64 = 16;
+/// One bucket entry on disk: band key, unit order (3 × u32), partition and record number.
+const RECORD_BYTES: u64 = 28;
+/// The same entry in memory, with padding.
+const MEMORY_BYTES: u64 = 32;
 /// A unit is checked against at most this many earlier members of a bucket.
 const CHECKS_PER_UNIT: usize = 3;
 
@@ -59,19 +65,13 @@ pub struct LshParams {
     /// Pairs with a unit shorter than `.0` characters need estimated Jaccard `.1` (when
     /// verifying): in short texts one changed word is a different exam question.
     pub short: (u32, f64),
-    pub partitions: usize,
-}
-
-impl LshParams {
-    /// Partitions so that one partition's records, sorted in place, fit in `memory_bytes`.
-    pub fn partitions_for(units: u64, bands: usize, memory_bytes: u64) -> usize {
-        let records = units * bands as u64 * MEMORY_BYTES;
-        (records.div_ceil(memory_bytes.max(1)) as usize).max(1)
-    }
+    /// Memory for one spill file's records, sorted in place.
+    pub memory_bytes: u64,
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct LshStats {
+    /// Spill files, summed over tasks.
     pub partitions: usize,
     /// Pairs of bucket members compared (or joined, without verification).
     pub candidate_pairs: u64,
@@ -80,40 +80,80 @@ pub struct LshStats {
     pub rejected_pairs: u64,
 }
 
-/// `unit_chars[gid]` is the length of each signed unit.
-pub fn cluster(
-    store: &SignatureStore,
-    unit_chars: &[u32],
+impl LshStats {
+    pub fn add(&mut self, other: &LshStats) {
+        self.partitions += other.partitions;
+        self.candidate_pairs += other.candidate_pairs;
+        self.joined_pairs += other.joined_pairs;
+        self.rejected_pairs += other.rejected_pairs;
+    }
+}
+
+/// A signed unit, by its partition's signature file and its record number there.
+pub type UnitRef = (u32, u32);
+
+/// One entry of a bucket; sorting puts equal keys together in document order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry {
+    key: u64,
+    order: UnitOrder,
+    unit: UnitRef,
+}
+
+pub fn edges_path(dir: &Path, task: usize, tasks: usize) -> PathBuf {
+    dir.join(format!("edges-{task:03}-of-{tasks:03}.bin"))
+}
+
+fn stats_path(dir: &Path, task: usize, tasks: usize) -> PathBuf {
+    dir.join(format!("lsh-{task:03}-of-{tasks:03}.json"))
+}
+
+/// The tasks of `tasks` whose results are not saved under `dir`.
+pub fn missing_tasks(dir: &Path, tasks: usize) -> Vec<usize> {
+    (0..tasks)
+        .filter(|&task| !stats_path(dir, task, tasks).exists())
+        .collect()
+}
+
+fn owner(key: u64, tasks: usize) -> usize {
+    ((key >> 32) % tasks as u64) as usize
+}
+
+/// Task `task` of `tasks` over the signature files `signatures` (indexed by partition; None
+/// for partitions without inputs).
+pub fn run_task(
+    signatures: &[Option<SignatureFile>],
     params: &LshParams,
     dir: &Path,
-    uf: &mut UnionFind,
-) -> Result<LshStats> {
-    let partitions = params.partitions.max(1);
-    let paths = write_partitions(store, params, dir, partitions)?;
+    task: usize,
+    tasks: usize,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let units: u64 = signatures.iter().flatten().map(SignatureFile::len).sum();
+    let share = (units * params.bands as u64 * MEMORY_BYTES).div_ceil(tasks as u64);
+    let spills = (share.div_ceil(params.memory_bytes.max(1)) as usize).max(1);
+    let spill_dir = dir.join(format!("spill-{task:03}"));
+    let paths = spill(signatures, params, &spill_dir, spills, task, tasks)?;
     let mut stats = LshStats {
-        partitions,
+        partitions: spills,
         ..Default::default()
     };
-    let mut left = Vec::new();
-    let mut right = Vec::new();
+    let mut edges = AtomicFile::create(&edges_path(dir, task, tasks))?;
+    let (mut left, mut right) = (Vec::new(), Vec::new());
     for path in paths {
-        let mut records = read_partition(&path)?;
+        let mut entries = read_spill(&path)?;
         std::fs::remove_file(&path).ok();
-        records.par_sort_unstable();
-        for bucket in records.chunk_by(|a, b| a.0 == b.0) {
+        entries.par_sort_unstable();
+        for bucket in entries.chunk_by(|a, b| a.key == b.key) {
             for i in 1..bucket.len() {
-                let unit = bucket[i].1;
+                let unit = bucket[i].unit;
                 for j in (0..i).rev().take(CHECKS_PER_UNIT) {
-                    let other = bucket[j].1;
-                    if uf.find(unit) == uf.find(other) {
-                        break;
-                    }
+                    let other = bucket[j].unit;
                     stats.candidate_pairs += 1;
                     if let Some(threshold) = params.verify {
-                        store.read(unit, &mut left)?;
-                        store.read(other, &mut right)?;
-                        let shortest = unit_chars[unit as usize].min(unit_chars[other as usize]);
-                        let threshold = if shortest < params.short.0 {
+                        let a = read(signatures, unit, &mut left)?;
+                        let b = read(signatures, other, &mut right)?;
+                        let threshold = if a.min(b) < params.short.0 {
                             threshold.max(params.short.1)
                         } else {
                             threshold
@@ -123,11 +163,57 @@ pub fn cluster(
                             continue;
                         }
                     }
-                    uf.union(unit, other);
+                    for word in [unit.0, unit.1, other.0, other.1] {
+                        edges.write_all(&word.to_le_bytes())?;
+                    }
                     stats.joined_pairs += 1;
                     break;
                 }
             }
+        }
+    }
+    std::fs::remove_dir_all(&spill_dir).ok();
+    edges.finish()?;
+    write_atomic(
+        &stats_path(dir, task, tasks),
+        &serde_json::to_vec_pretty(&stats)?,
+    )
+}
+
+/// Reads one unit's signature into `out`; returns its characters.
+fn read(signatures: &[Option<SignatureFile>], unit: UnitRef, out: &mut Vec<u32>) -> Result<u32> {
+    let Some(Some(file)) = signatures.get(unit.0 as usize) else {
+        anyhow::bail!("no signatures for partition {}", unit.0);
+    };
+    Ok(file.read(unit.1, out)?.chars)
+}
+
+/// The counts of every task, summed; `edge` is called with every task's edges, which are the
+/// same whatever the number of tasks.
+pub fn read_results(
+    dir: &Path,
+    tasks: usize,
+    mut edge: impl FnMut(UnitRef, UnitRef),
+) -> Result<LshStats> {
+    let mut stats = LshStats::default();
+    for task in 0..tasks {
+        let path = stats_path(dir, task, tasks);
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        stats.add(&serde_json::from_slice(&bytes)?);
+        let path = edges_path(dir, task, tasks);
+        let file = File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut record = [0u8; 16];
+        loop {
+            match reader.read_exact(&mut record) {
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                other => other.with_context(|| format!("reading {}", path.display()))?,
+            }
+            let word = |i: usize| {
+                u32::from_le_bytes([record[i], record[i + 1], record[i + 2], record[i + 3]])
+            };
+            edge((word(0), word(4)), (word(8), word(12)));
         }
     }
     Ok(stats)
@@ -141,13 +227,17 @@ fn band_key(band: usize, values: &[u32]) -> u64 {
     xxhash_rust::xxh3::xxh3_64_with_seed(&bytes, band as u64)
 }
 
-fn write_partitions(
-    store: &SignatureStore,
+/// Writes this task's share of every band key to `spills` files by key.
+fn spill(
+    signatures: &[Option<SignatureFile>],
     params: &LshParams,
     dir: &Path,
-    partitions: usize,
+    spills: usize,
+    task: usize,
+    tasks: usize,
 ) -> Result<Vec<PathBuf>> {
-    let paths: Vec<PathBuf> = (0..partitions)
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let paths: Vec<PathBuf> = (0..spills)
         .map(|p| dir.join(format!("buckets-{p:05}.bin")))
         .collect();
     let mut writers = paths
@@ -158,34 +248,59 @@ fn write_partitions(
                 .with_context(|| format!("cannot write {}", p.display()))
         })
         .collect::<Result<Vec<_>>>()?;
-    store.for_each(|gid, signature| {
-        for band in 0..params.bands {
-            let values = &signature[band * params.rows..(band + 1) * params.rows];
-            let key = band_key(band, values);
-            let out = &mut writers[(key % partitions as u64) as usize];
-            out.write_all(&key.to_le_bytes())?;
-            out.write_all(&gid.to_le_bytes())?;
-        }
-        Ok(())
-    })?;
+    for (partition, file) in signatures.iter().enumerate() {
+        let Some(file) = file else { continue };
+        file.for_each(|number, header, signature| {
+            for band in 0..params.bands {
+                let values = &signature[band * params.rows..(band + 1) * params.rows];
+                let key = band_key(band, values);
+                if owner(key, tasks) != task {
+                    continue;
+                }
+                let out = &mut writers[(key % spills as u64) as usize];
+                out.write_all(&key.to_le_bytes())?;
+                let order = header.order;
+                for word in [
+                    order.at.0,
+                    order.at.1,
+                    order.place,
+                    partition as u32,
+                    number,
+                ] {
+                    out.write_all(&word.to_le_bytes())?;
+                }
+            }
+            Ok(())
+        })?;
+    }
     for w in writers {
         w.into_inner().map_err(|e| e.into_error())?;
     }
     Ok(paths)
 }
 
-fn read_partition(path: &Path) -> Result<Vec<(u64, u32)>> {
+fn read_spill(path: &Path) -> Result<Vec<Entry>> {
     let len = std::fs::metadata(path)?.len();
-    let mut records = Vec::with_capacity((len / RECORD_BYTES) as usize);
+    let mut entries = Vec::with_capacity((len / RECORD_BYTES) as usize);
     let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
     let mut record = [0u8; RECORD_BYTES as usize];
     for _ in 0..len / RECORD_BYTES {
         reader.read_exact(&mut record)?;
-        let key = u64::from_le_bytes(record[..8].try_into()?);
-        let gid = u32::from_le_bytes(record[8..].try_into()?);
-        records.push((key, gid));
+        let word =
+            |i: usize| u32::from_le_bytes([record[i], record[i + 1], record[i + 2], record[i + 3]]);
+        entries.push(Entry {
+            key: u64::from_le_bytes([
+                record[0], record[1], record[2], record[3], record[4], record[5], record[6],
+                record[7],
+            ]),
+            order: UnitOrder {
+                at: (word(8), word(12)),
+                place: word(16),
+            },
+            unit: (word(20), word(24)),
+        });
     }
-    Ok(records)
+    Ok(entries)
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! Deduplication. Exact: whole documents and long paragraphs, by xxh3-128 of normalised text.
 //! Near: MinHash LSH over units of documents, a phase of its own after ingest (`near`).
 pub mod cluster;
+pub mod decisions;
 pub mod exact;
 pub mod lsh;
 pub mod minhash;
 pub mod near;
+pub mod sign;
 pub mod signatures;
 pub mod units;
 

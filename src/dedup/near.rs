@@ -1,24 +1,30 @@
-//! The `near-dedup` phase, between ingest and publish: MinHash signatures of every document's
-//! units (in parallel, written in document order), LSH clustering on disk partitions, then one
-//! decision per affected document: dropped (reject `near-duplicate`, naming the kept document)
-//! or trimmed of its duplicate passages. Publish applies the decisions while streaming the
-//! ingest shards, matching them by position and id.
-use super::cluster::{self, Action, ClusterStats, Decision, Doc, UnionFind, Unit};
+//! Near dedup, three phases between exact dedup and the vocabulary:
+//! 1. `near-sign` (sign.rs): MinHash signatures of every document's units, one input
+//!    partition at a time;
+//! 2. `near-lsh` (lsh.rs): LSH buckets by band key, as tasks over shares of the keys, giving
+//!    the edges between near-duplicate units;
+//! 3. `near-dedup` (decisions.rs): the clusters those edges make, and one decision per affected
+//!    document: dropped (reject `near-duplicate`, naming the kept document) or trimmed of its
+//!    duplicate passages.
+//!
+//! The first two run as Slurm job arrays or, locally, as one task; the result is the same.
+//! Later phases apply the decisions while streaming the documents, matching them by position
+//! and id (`apply`).
+use super::cluster::{Action, ClusterStats};
+use super::exact::Position;
 use super::lsh::{self, LshParams, LshStats};
-use super::minhash::{estimated_jaccard, MinHasher, ShingleKind, Tokenizer};
-use super::signatures::{SignatureStore, SignatureWriter};
-use super::units::{self, UnitSpan};
+use super::minhash::ShingleKind;
+use super::signatures::SignatureFile;
+use super::{decisions, sign};
 use crate::config::check_range;
-use crate::document::{Document, Reject};
-use crate::segment::Segmenter;
-use crate::shard::writer::{list_shards, ShardWriter};
+use crate::document::Document;
+use crate::ingest::batches::PARTITIONS;
+use crate::shard::writer::list_shards;
 use crate::Config;
 use anyhow::{bail, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -130,8 +136,6 @@ pub struct NearDedupStats {
     /// Units long enough to compare.
     pub signed_units: u64,
     pub text_mb: f64,
-    pub threads: usize,
-    pub signature_seconds: f64,
     pub clustering_seconds: f64,
     pub lsh: LshStats,
     pub clusters: ClusterStats,
@@ -157,11 +161,11 @@ pub struct ExamplePair {
     pub kept_sample: String,
 }
 
-/// One line of `work/near_dedup/decisions-*.jsonl.zst`, in document order.
+/// One line of `work/near_dedup/decided/decisions-*.jsonl.zst`, in document order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DecisionRecord {
-    /// Position of the document in the ingest shards.
-    pub seq: u32,
+    /// Position of the document in input order (input, outcome).
+    pub at: Position,
     pub id: String,
     pub action: Action,
     pub kept: Vec<String>,
@@ -172,54 +176,84 @@ pub struct DecisionRecord {
     pub removed_chars: u64,
 }
 
-const DIR: &str = "near_dedup";
-const EXAMPLES: usize = 5;
-const SAMPLE_CHARS: usize = 80;
-/// Documents signed per parallel batch (also bounded by BATCH_BYTES).
-const BATCH_DOCS: usize = 4096;
-const BATCH_BYTES: usize = 64 << 20;
+/// Where each phase writes, under the work folder; each phase clears its own folder.
+pub const SIGN_DIR: &str = "work/near_dedup/sign";
+pub const LSH_DIR: &str = "work/near_dedup/lsh";
+pub const DECIDED_DIR: &str = "work/near_dedup/decided";
 
 /// Decision shards for publish (none when the phase is off).
-pub fn decision_shards(work: &Path) -> Result<Vec<PathBuf>> {
-    list_shards(&work.join(DIR), "decisions")
+pub fn decision_shards(root: &Path) -> Result<Vec<PathBuf>> {
+    list_shards(&root.join(DECIDED_DIR), "decisions")
 }
 
 /// Reject shards for `rejects/`.
-pub fn reject_shards(work: &Path) -> Result<Vec<PathBuf>> {
-    list_shards(&work.join(DIR), "rejects")
+pub fn reject_shards(root: &Path) -> Result<Vec<PathBuf>> {
+    list_shards(&root.join(DECIDED_DIR), "rejects")
 }
 
-/// The documents to deduplicate, afresh at each call (they are read three times).
-pub type DocumentSource<'a> =
-    dyn Fn() -> Result<Box<dyn Iterator<Item = Result<Document>> + 'a>> + 'a;
+/// The partitions (of those holding inputs) task `task` of `tasks` signs: all for one task.
+pub fn partitions_of_task(
+    partitions: &[usize],
+    task: usize,
+    tasks: usize,
+) -> impl Iterator<Item = usize> + '_ {
+    partitions
+        .iter()
+        .copied()
+        .filter(move |p| p % tasks == task)
+}
 
-pub fn run(
+/// One partition's documents after exact dedup, in input order.
+pub type PartitionDocuments<'a> = Box<dyn Iterator<Item = Result<(Position, Document)>> + 'a>;
+
+/// Phase 1, task `task` of `tasks`: signs its partitions, in parallel.
+pub fn sign<'a>(
     config: &Config,
-    work: &Path,
-    documents: &DocumentSource,
+    root: &Path,
+    partitions: &[usize],
+    task: usize,
+    tasks: usize,
+    documents_of: &(dyn Fn(usize) -> Result<PartitionDocuments<'a>> + Sync),
     pool: &rayon::ThreadPool,
-) -> Result<NearDedupStats> {
+) -> Result<()> {
     let settings = &config.near_dedup;
-    let dir = work.join(DIR);
+    let dir = root.join(SIGN_DIR);
     std::fs::create_dir_all(&dir)?;
     if !settings.enabled {
-        return Ok(NearDedupStats::default());
+        return Ok(());
     }
+    let segmenter = sign::segmenter(settings)?;
+    let partitions = sign::missing(&dir, partitions_of_task(partitions, task, tasks));
+    pool.install(|| {
+        partitions.par_iter().try_for_each(|&partition| {
+            sign::sign_partition(
+                settings,
+                documents_of(partition)?,
+                segmenter.as_ref(),
+                &dir,
+                partition,
+                pool,
+            )
+        })
+    })
+}
+
+/// Phase 2, task `task` of `tasks`: the edges of its share of the band keys.
+pub fn lsh(
+    config: &Config,
+    root: &Path,
+    partitions: &[usize],
+    task: usize,
+    tasks: usize,
+) -> Result<()> {
+    let settings = &config.near_dedup;
+    let dir = root.join(LSH_DIR);
+    std::fs::create_dir_all(&dir)?;
+    if !settings.enabled {
+        return Ok(());
+    }
+    let signatures = open_signatures(config, root, partitions)?;
     let (bands, rows) = settings.bands_rows();
-    let mut stats = NearDedupStats {
-        enabled: true,
-        bands,
-        rows,
-        threads: pool.current_num_threads(),
-        ..Default::default()
-    };
-
-    let started = Instant::now();
-    let (docs, units, store, unit_chars) =
-        sign_all(settings, documents()?, &dir, pool, &mut stats)?;
-    stats.signature_seconds = started.elapsed().as_secs_f64();
-
-    let started = Instant::now();
     let params = LshParams {
         bands,
         rows,
@@ -228,281 +262,86 @@ pub fn run(
             settings.short_unit_chars.min(u32::MAX as usize) as u32,
             settings.short_threshold,
         ),
-        partitions: LshParams::partitions_for(store.len(), bands, settings.memory_mb << 20),
+        memory_bytes: settings.memory_mb << 20,
     };
-    let len = store.len() as u32;
-    let mut uf = UnionFind::new(len);
-    stats.lsh = pool.install(|| lsh::cluster(&store, &unit_chars, &params, &dir, &mut uf))?;
-    let (cluster_stats, sizes) = cluster::cluster_stats(&mut uf, len);
-    stats.clusters = cluster_stats;
-    let decisions = cluster::decide(
-        &docs,
-        &units,
-        &mut uf,
-        &sizes,
-        settings.drop_share,
-        settings.trim_partial,
-    );
-    drop((uf, sizes, units, unit_chars));
-    stats.clustering_seconds = started.elapsed().as_secs_f64();
-
-    write_decisions(config, documents, &decisions, &store, &dir, &mut stats)?;
-    for gid_shard in list_shards(&dir, "signatures")? {
-        std::fs::remove_file(gid_shard)?; // intermediate only; can be large
-    }
-    Ok(stats)
+    lsh::run_task(&signatures, &params, &dir, task, tasks)
 }
 
-/// What signing gives clustering: the documents, their units, the signatures on disk and each
-/// signed unit's length.
-type SignedCorpus = (Vec<Doc>, Vec<Unit>, SignatureStore, Vec<u32>);
-
-/// Signs every document's units in parallel batches, writing signatures in document order.
-fn sign_all(
-    settings: &NearDedupConfig,
-    documents: impl Iterator<Item = Result<Document>>,
-    dir: &Path,
-    pool: &rayon::ThreadPool,
-    stats: &mut NearDedupStats,
-) -> Result<SignedCorpus> {
-    let segmenter = match settings.shingle {
-        ShingleKind::Word => Some(Segmenter::new(&settings.lexicons)?),
-        ShingleKind::Char => None,
-    };
-    let tokenizer = Tokenizer::new(settings.shingle, segmenter.as_ref());
-    let hasher = MinHasher::new(settings.num_perm, settings.ngram, settings.seed);
-    let mut writer = SignatureWriter::new(dir, settings.num_perm)?;
-    let mut docs = Vec::new();
-    let mut units = Vec::new();
-    let mut unit_chars = Vec::new();
-    let mut batch: Vec<String> = Vec::new();
-    let mut batch_bytes = 0;
-    let mut text_bytes = 0u64;
-    let mut flush = |batch: &mut Vec<String>| -> Result<()> {
-        let signed: Vec<Signed> = pool.install(|| {
-            batch
-                .par_iter()
-                .map(|text| sign(text, settings, &tokenizer, &hasher))
-                .collect()
-        });
-        for doc in signed {
-            text_bytes += doc.text_bytes as u64;
-            let first = units.len() as u32;
-            let mut chars = 0u64;
-            let doc_chars = doc.units.iter().map(|(span, _)| span.chars).sum::<usize>();
-            let whole = doc.whole.map(|s| writer.push(&s)).transpose()?;
-            if whole.is_some() {
-                unit_chars.push(clamp(doc_chars));
-            }
-            for (span, signature) in doc.units {
-                let gid = signature.map(|s| writer.push(&s)).transpose()?;
-                if gid.is_some() {
-                    unit_chars.push(clamp(span.chars));
-                }
-                chars += span.chars as u64;
-                units.push(Unit {
-                    bytes: clamp(span.bytes.start)..clamp(span.bytes.end),
-                    chars: span.chars.min(u32::MAX as usize) as u32,
-                    gid,
-                });
-            }
-            docs.push(Doc {
-                units: first..units.len() as u32,
-                chars,
-                whole,
-            });
-        }
-        batch.clear();
-        Ok(())
-    };
-    for doc in documents {
-        let text = doc?.text;
-        batch_bytes += text.len();
-        batch.push(text);
-        if batch.len() >= BATCH_DOCS || batch_bytes >= BATCH_BYTES {
-            flush(&mut batch)?;
-            batch_bytes = 0;
-        }
-    }
-    flush(&mut batch)?;
-    stats.documents = docs.len() as u64;
-    stats.units = units.len() as u64;
-    stats.text_mb = text_bytes as f64 / 1e6;
-    let store = writer.finish()?;
-    stats.signed_units = store.len();
-    Ok((docs, units, store, unit_chars))
-}
-
-fn clamp(offset: usize) -> u32 {
-    offset.min(u32::MAX as usize) as u32
-}
-
-/// A document's units, with a signature for those long enough to compare, and the signature of
-/// the whole text when there are several.
-struct Signed {
-    units: Vec<(UnitSpan, Option<Vec<u32>>)>,
-    whole: Option<Vec<u32>>,
-    text_bytes: usize,
-}
-
-fn sign(
-    text: &str,
-    settings: &NearDedupConfig,
-    tokenizer: &Tokenizer,
-    hasher: &MinHasher,
-) -> Signed {
-    let tokens = tokenizer.tokens(text);
-    let units: Vec<(UnitSpan, Option<Vec<u32>>)> =
-        units::split(&tokens, text.len(), settings.unit_chars)
-            .into_iter()
-            .map(|span| {
-                let signature = (span.chars >= settings.min_unit_chars).then(|| {
-                    let mut signature = Vec::new();
-                    hasher.signature(&tokens[span.tokens.clone()], &mut signature);
-                    signature
-                });
-                (span, signature)
-            })
-            .collect();
-    // MinHash of a union is the element-wise minimum: the whole text costs no extra hashing
-    // (only shingles spanning a unit boundary are missing).
-    let signed: Vec<&Vec<u32>> = units.iter().filter_map(|(_, s)| s.as_ref()).collect();
-    let whole = match signed.split_first() {
-        Some((first, rest)) if !rest.is_empty() => {
-            Some(rest.iter().fold((*first).clone(), |mut acc, s| {
-                acc.iter_mut()
-                    .zip(s.iter())
-                    .for_each(|(a, b)| *a = (*a).min(*b));
-                acc
-            }))
-        }
-        _ => None,
-    };
-    Signed {
-        units,
-        whole,
-        text_bytes: text.len(),
-    }
-}
-
-/// Who a kept document is, for reject details and examples.
-struct KeptInfo {
-    id: String,
-    source: String,
-    sample: String,
-}
-
-fn short_sample(text: &str) -> String {
-    text.chars().take(SAMPLE_CHARS).collect()
-}
-
-/// Two passes over the documents: first the kept documents' names, then the decision and
-/// reject records of the affected ones.
-fn write_decisions(
+/// The signature file of every partition holding inputs, indexed by partition number; all
+/// must be signed.
+fn open_signatures(
     config: &Config,
-    documents: &DocumentSource,
-    decisions: &[Decision],
-    store: &SignatureStore,
-    dir: &Path,
-    stats: &mut NearDedupStats,
-) -> Result<()> {
-    let mut kept: HashMap<u32, Option<KeptInfo>> = decisions
-        .iter()
-        .flat_map(|d| d.kept.iter().map(|&k| (k, None)))
-        .collect();
-    for (seq, doc) in documents()?.enumerate() {
-        if let Some(slot) = kept.get_mut(&(seq as u32)) {
-            let doc = doc?;
-            *slot = Some(KeptInfo {
-                sample: short_sample(&doc.text),
-                id: doc.id,
-                source: doc.source,
-            });
-        }
+    root: &Path,
+    partitions: &[usize],
+) -> Result<Vec<Option<SignatureFile>>> {
+    let dir = root.join(SIGN_DIR);
+    check_signed(&dir, partitions)?;
+    let mut files: Vec<Option<SignatureFile>> = (0..PARTITIONS).map(|_| None).collect();
+    for &p in partitions {
+        files[p] = Some(SignatureFile::open(
+            &sign::sig_path(&dir, p),
+            config.near_dedup.num_perm,
+        )?);
     }
-    let name = |seq: &u32| kept.get(seq).and_then(|k| k.as_ref());
-    let mut records = ShardWriter::new(dir, "decisions", true, config.output.shard_bytes)?;
-    let mut rejects = ShardWriter::new(dir, "rejects", true, config.output.shard_bytes)?;
-    let mut pending = decisions.iter().peekable();
-    let (mut left, mut right) = (Vec::new(), Vec::new());
-    for (seq, doc) in documents()?.enumerate() {
-        let Some(decision) = pending.next_if(|d| d.seq as usize == seq) else {
-            continue;
-        };
-        let doc = doc?;
-        let kept_names: Vec<&KeptInfo> = decision.kept.iter().filter_map(name).collect();
-        let Some(first_kept) = kept_names.first() else {
-            bail!("no kept document recorded for {}", doc.source);
-        };
-        let share = decision.duplicate_chars as f64 / decision.chars.max(1) as f64;
-        records.write_json(&DecisionRecord {
-            seq: decision.seq,
-            id: doc.id.clone(),
-            action: decision.action.clone(),
-            kept: kept_names.iter().map(|k| k.id.clone()).collect(),
-            removed: decision.removed.iter().map(|r| [r.start, r.end]).collect(),
-            removed_chars: decision.duplicate_chars,
-        })?;
-        match decision.action {
-            Action::Drop => {
-                stats.dropped_docs += 1;
-                let detail = format!(
-                    "kept {} ({}); {:.0}% of the text is in near-duplicate passages",
-                    first_kept.id,
-                    first_kept.source,
-                    share * 100.0
-                );
-                rejects.write_json(&Reject::of(&doc, "near-duplicate", Some(detail)))?;
-            }
-            Action::Trim => {
-                stats.trimmed_docs += 1;
-                stats.trimmed_chars += decision.duplicate_chars;
-            }
-        }
-        if stats.examples.len() < EXAMPLES {
-            store.read(decision.example.0, &mut left)?;
-            store.read(decision.example.1, &mut right)?;
-            stats.examples.push(ExamplePair {
-                action: decision.action.clone(),
-                id: doc.id.clone(),
-                source: doc.source.clone(),
-                kept_id: first_kept.id.clone(),
-                kept_source: first_kept.source.clone(),
-                duplicate_share: share,
-                unit_jaccard: estimated_jaccard(&left, &right),
-                sample: short_sample(&doc.text),
-                kept_sample: first_kept.sample.clone(),
-            });
-        }
+    Ok(files)
+}
+
+fn check_signed(dir: &Path, partitions: &[usize]) -> Result<()> {
+    let unsigned = sign::missing(dir, partitions.iter().copied()).len();
+    if unsigned > 0 {
+        bail!(
+            "{unsigned} of {} partitions are not signed for near dedup: run again with --resume",
+            partitions.len()
+        );
     }
-    records.finish()?;
-    rejects.finish()?;
     Ok(())
+}
+
+/// Phase 3: the decisions, from the edges of `lsh_tasks` tasks.
+pub fn decide(
+    config: &Config,
+    root: &Path,
+    partitions: &[usize],
+    lsh_tasks: usize,
+) -> Result<NearDedupStats> {
+    let dir = root.join(DECIDED_DIR);
+    std::fs::create_dir_all(&dir)?;
+    if !config.near_dedup.enabled {
+        return Ok(NearDedupStats::default());
+    }
+    check_signed(&root.join(SIGN_DIR), partitions)?;
+    let missing = lsh::missing_tasks(&root.join(LSH_DIR), lsh_tasks);
+    if !missing.is_empty() {
+        bail!(
+            "near-lsh tasks {missing:?} of {lsh_tasks} are not finished: run again with --resume"
+        );
+    }
+    decisions::run(config, root, partitions, lsh_tasks)
 }
 
 /// The kept documents for publish: dropped ones skipped, trimmed ones cut, in order.
 pub fn apply(
-    docs: impl Iterator<Item = Result<Document>>,
+    docs: impl Iterator<Item = Result<(Position, Document)>>,
     decisions: impl Iterator<Item = Result<DecisionRecord>>,
 ) -> impl Iterator<Item = Result<Document>> {
     let mut decisions = decisions.peekable();
-    docs.enumerate().filter_map(move |(seq, doc)| {
-        let doc = match doc {
+    docs.filter_map(move |doc| {
+        let (at, doc) = match doc {
             Ok(doc) => doc,
             Err(e) => return Some(Err(e)),
         };
         let decision = match decisions.next_if(|d| match d {
-            Ok(d) => d.seq as usize <= seq,
+            Ok(d) => d.at <= at,
             Err(_) => true,
         }) {
             None => return Some(Ok(doc)),
             Some(Err(e)) => return Some(Err(e)),
             Some(Ok(d)) => d,
         };
-        if decision.seq as usize != seq || decision.id != doc.id {
+        if decision.at != at || decision.id != doc.id {
             return Some(Err(anyhow::anyhow!(
-                "near-dedup decisions do not match the ingest documents at {} ({}): rerun without --resume",
-                seq,
+                "near-dedup decisions do not match the extracted documents at {} ({}): rerun without --resume",
+                at.0,
                 doc.source
             )));
         }

@@ -1,12 +1,14 @@
 //! The Slurm executor: writes sbatch scripts into `OUTPUT/slurm/` and submits, each job after the
-//! one before has succeeded (`--dependency=afterok`): the extraction as a job array
-//! (`medcorpus task OUTPUT extract --task $SLURM_ARRAY_TASK_ID --tasks N`), exact dedup as a job
-//! array over key shares, then the remaining global phases as one job; and returns. Tasks share
+//! one before has succeeded (`--dependency=afterok`), four job arrays of N tasks
+//! (`medcorpus task OUTPUT PHASE --task $SLURM_ARRAY_TASK_ID --tasks N`): extraction over
+//! partitions of the inputs, exact dedup over shares of the keys, near-dedup signing over
+//! partitions and LSH over shares of the band keys; then the remaining global phases as one
+//! job; and returns. Tasks share
 //! nothing but the output folder on a shared filesystem: each reads the saved settings and input
 //! list and writes its own files, so the result is byte-identical to a local run whatever the
 //! number of tasks. `--resume` submits only the tasks whose output is not saved.
 use crate::config::Config;
-use crate::dedup::exact;
+use crate::dedup::{exact, lsh, near, sign};
 use crate::ingest::batches;
 use crate::pipeline;
 use crate::run_dir::{write_atomic, RunDir};
@@ -37,7 +39,7 @@ pub struct Submissions {
 pub struct Job {
     pub phase: String,
     pub id: String,
-    /// Array task ids for the extraction job.
+    /// Array task ids (empty for the finish job).
     pub tasks: Vec<usize>,
 }
 
@@ -74,17 +76,33 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
     let extract_tasks: Vec<usize> = (0..n)
         .filter(|t| extract_missing.iter().any(|c| c.partition % n == *t))
         .collect();
-    let exact_dir = run.work.join("exact");
-    let exact_tasks = if extract_tasks.is_empty() {
-        exact::missing_tasks(&exact_dir, n)
-    } else {
-        // New chunks mean new keys: every share is resolved again.
-        match std::fs::remove_dir_all(&exact_dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-            _ => {}
-        }
-        (0..n).collect()
-    };
+    // A phase whose input changed is redone whole; otherwise only its unfinished tasks.
+    let exact_tasks = tasks_to_run(
+        &run.work.join("exact"),
+        !extract_tasks.is_empty(),
+        exact::missing_tasks(&run.work.join("exact"), n),
+        n,
+    )?;
+    let near = config.near_dedup.enabled;
+    let partitions = batches::partitions(&chunks);
+    let sign_dir = run.root.join(near::SIGN_DIR);
+    let sign_tasks = tasks_to_run(
+        &sign_dir,
+        !exact_tasks.is_empty(),
+        (0..n)
+            .filter(|&t| {
+                !sign::missing(&sign_dir, near::partitions_of_task(&partitions, t, n)).is_empty()
+            })
+            .collect(),
+        n,
+    )?;
+    let lsh_dir = run.root.join(near::LSH_DIR);
+    let lsh_tasks = tasks_to_run(
+        &lsh_dir,
+        !sign_tasks.is_empty(),
+        lsh::missing_tasks(&lsh_dir, n),
+        n,
+    )?;
 
     let root = std::fs::canonicalize(&run.root)?;
     let scripts = root.join("slurm");
@@ -112,7 +130,22 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
     let threads = "--threads \"${SLURM_CPUS_PER_TASK:-1}\"";
     // Each job runs after the one before it has succeeded; the finish job comes last.
     let mut jobs = Vec::new();
-    for (phase, tasks) in [("extract", extract_tasks), ("exact-dedup", exact_tasks)] {
+    let arrays = [
+        ("extract", extract_tasks, options.cpus_per_task),
+        // Resolving a share of the keys is one sequential pass.
+        ("exact-dedup", exact_tasks, 1),
+        (
+            "near-sign",
+            if near { sign_tasks } else { Vec::new() },
+            options.cpus_per_task,
+        ),
+        (
+            "near-lsh",
+            if near { lsh_tasks } else { Vec::new() },
+            options.cpus_per_task,
+        ),
+    ];
+    for (phase, tasks, cpus) in arrays {
         if tasks.is_empty() {
             continue;
         }
@@ -123,12 +156,7 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
             .join(",");
         let body = format!(
             "{}#SBATCH --array={array}\nexec {} task {} {phase} --task \"$SLURM_ARRAY_TASK_ID\" --tasks {n} {threads}\n",
-            // Resolving a share of the keys is one sequential pass.
-            header(
-                phase,
-                &format!("{phase}-%A_%a.log"),
-                if phase == "exact-dedup" { 1 } else { options.cpus_per_task },
-            ),
+            header(phase, &format!("{phase}-%A_%a.log"), cpus),
             exe.display(),
             root.display(),
         );
@@ -178,6 +206,18 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
     Ok(())
 }
 
+/// The tasks of a phase to submit: all of them, its earlier results removed, when the phase
+/// before it ran again (`redo`); otherwise the `missing` ones.
+fn tasks_to_run(dir: &Path, redo: bool, missing: Vec<usize>, tasks: usize) -> Result<Vec<usize>> {
+    if !redo {
+        return Ok(missing);
+    }
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok((0..tasks).collect()),
+    }
+}
+
 /// A finish job from an earlier submission waits forever on a failed dependency: cancel it.
 fn cancel_stale(submissions: &Submissions) {
     let ids: Vec<&str> = submissions.jobs.iter().map(|j| j.id.as_str()).collect();
@@ -208,7 +248,8 @@ fn sbatch(script: &Path, after: Option<&str>, extra: &[String]) -> Result<String
     Ok(stdout.trim().split(';').next().unwrap_or("").to_string())
 }
 
-/// A task of a submitted run: `extract` or `exact-dedup` (one array task), or `finish`.
+/// A task of a submitted run: one array task of `extract`, `exact-dedup`, `near-sign` or
+/// `near-lsh`, or `finish`.
 pub fn run_task(
     root: &Path,
     phase: &str,
@@ -231,12 +272,20 @@ pub fn run_task(
             let chunks = batches::plan(&inputs);
             pipeline::exact_dedup(&run, &config, &chunks, task, tasks)
         }
+        ("near-sign", Some(task)) => {
+            let chunks = batches::plan(&inputs);
+            pipeline::near_sign(&run, &config, &chunks, task, tasks, &pool)
+        }
+        ("near-lsh", Some(task)) => {
+            let partitions = batches::partitions(&batches::plan(&inputs));
+            near::lsh(&config, &run.root, &partitions, task, tasks)
+        }
         ("finish", None) => {
-            let by = pipeline::ExactDedupBy::Tasks(tasks);
+            let by = pipeline::ArraysDoneBy::Tasks(tasks);
             let summary = pipeline::finish(&run, &config, &inputs, by, &pool)?;
             eprint!("{}", summary.table());
             Ok(())
         }
-        (other, _) => bail!("`{other}` is not a task phase (extract or exact-dedup --task T --tasks N, finish --tasks N)"),
+        (other, _) => bail!("`{other}` is not a task phase (extract, exact-dedup, near-sign or near-lsh --task T --tasks N; finish --tasks N)"),
     }
 }

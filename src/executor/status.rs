@@ -2,7 +2,7 @@
 //! markers, saved chunks), and what Slurm says of the jobs still known to it (squeue/sacct).
 use super::slurm::load_submissions;
 use crate::config::Config;
-use crate::dedup::exact;
+use crate::dedup::{exact, lsh, near, sign};
 use crate::ingest::batches;
 use crate::run_dir::RunDir;
 use crate::shard::writer::{list_shards, read_jsonl_zst};
@@ -37,23 +37,63 @@ pub fn report(root: &Path) -> Result<String> {
         chunks.len() - missing.len(),
         chunks.len()
     )?;
+    let submissions = load_submissions(root);
+    let tasks = tasks_of(root).unwrap_or(1);
+    let sign_dir = run.root.join(near::SIGN_DIR);
+    let partitions = batches::partitions(&chunks);
+    // What each array task has left to save, or None when it is done.
+    let unsaved = |phase: &str, task: usize| -> Option<String> {
+        let left = match phase {
+            "extract" => missing
+                .iter()
+                .filter(|c| c.partition % tasks == task)
+                .count(),
+            "exact-dedup" => exact::missing_tasks(&run.work.join("exact"), tasks)
+                .contains(&task)
+                .into(),
+            "near-sign" => sign::missing(
+                &sign_dir,
+                near::partitions_of_task(&partitions, task, tasks),
+            )
+            .len(),
+            _ => lsh::missing_tasks(&run.root.join(near::LSH_DIR), tasks)
+                .contains(&task)
+                .into(),
+        };
+        let what = match phase {
+            "extract" => "chunks unsaved",
+            "exact-dedup" => "keys not resolved",
+            "near-sign" => "partitions unsigned",
+            _ => "edges not saved",
+        };
+        (left > 0).then(|| format!("{left} {what}"))
+    };
     let off = |phase: &str| match phase {
-        "near-dedup" => !config.near_dedup.enabled,
+        "near-sign" | "near-lsh" | "near-dedup" => !config.near_dedup.enabled,
         "vocab" => config.vocab.mode == crate::vocab::VocabMode::Off,
         _ => false,
     };
-    for phase in ["exact-dedup", "near-dedup", "vocab", "publish"] {
+    let arrays = ["extract", "exact-dedup", "near-sign", "near-lsh"];
+    for phase in [
+        "exact-dedup",
+        "near-sign",
+        "near-lsh",
+        "near-dedup",
+        "vocab",
+        "publish",
+    ] {
+        let done_as_array = !submissions.jobs.is_empty()
+            && arrays.contains(&phase)
+            && (0..tasks).all(|t| unsaved(phase, t).is_none());
         let state = if off(phase) {
             "off"
-        } else if run.is_done(phase) {
+        } else if run.is_done(phase) || done_as_array {
             "finished"
         } else {
             "not finished"
         };
         writeln!(out, "{phase:<12} {state}")?;
     }
-    let submissions = load_submissions(root);
-    let tasks = tasks_of(root).unwrap_or(1);
     let queue = slurm_states(
         &submissions
             .jobs
@@ -61,26 +101,13 @@ pub fn report(root: &Path) -> Result<String> {
             .map(|j| j.id.clone())
             .collect::<Vec<_>>(),
     );
-    let unresolved = exact::missing_tasks(&run.work.join("exact"), tasks);
-    for phase in ["extract", "exact-dedup"] {
+    for phase in arrays {
         let Some(job) = submissions.jobs.iter().rev().find(|j| j.phase == phase) else {
             continue;
         };
         writeln!(out, "{phase} job {}:", job.id)?;
         for &task in &job.tasks {
-            let unsaved = match phase {
-                "extract" => {
-                    let left = missing
-                        .iter()
-                        .filter(|c| c.partition % tasks == task)
-                        .count();
-                    (left > 0).then(|| format!("{left} chunks unsaved"))
-                }
-                _ => unresolved
-                    .contains(&task)
-                    .then(|| "keys not resolved".to_string()),
-            };
-            let state = match unsaved {
+            let state = match unsaved(phase, task) {
                 None => "finished".to_string(),
                 Some(what) => queue
                     .get(&format!("{}_{task}", job.id))

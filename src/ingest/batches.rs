@@ -114,6 +114,13 @@ pub fn plan(inputs: &[Input]) -> Vec<Chunk> {
     chunks
 }
 
+/// The partitions that hold any input, in order: the only ones later phases visit.
+pub fn partitions(chunks: &[Chunk]) -> Vec<usize> {
+    let mut partitions: Vec<usize> = chunks.iter().map(|c| c.partition).collect();
+    partitions.dedup();
+    partitions
+}
+
 /// The chunks a task owns when `tasks` tasks share the work (all of them for a local run).
 pub fn chunks_of_task(chunks: &[Chunk], task: usize, tasks: usize) -> Vec<&Chunk> {
     chunks
@@ -257,6 +264,11 @@ pub fn read_in_order(
     )
 }
 
+/// One chunk's outcomes, in input order.
+pub fn read_chunk(chunk: &Chunk, dir: &Path) -> Box<dyn Iterator<Item = Result<SavedOutcome>>> {
+    framed::read(&chunk.path(dir))
+}
+
 /// Every kept document's exact-dedup keys in input order.
 pub fn keys_in_order(
     chunks: &[Chunk],
@@ -289,6 +301,15 @@ fn merge_partitions<'a, T: 'a>(
         streams.push(Box::new(chunks[start..end].iter().flat_map(open)));
         start = end;
     }
+    merge_in_input_order(streams, input_of)
+}
+
+/// A k-way merge of streams each in input order (an input's records all in one stream, as
+/// an input belongs to one partition) into one stream in input order.
+pub fn merge_in_input_order<'a, T: 'a>(
+    mut streams: Vec<Box<dyn Iterator<Item = Result<T>> + 'a>>,
+    input_of: fn(&T) -> usize,
+) -> impl Iterator<Item = Result<T>> + 'a {
     let mut heap = BinaryHeap::new();
     let mut pending_error = None;
     for (stream, source) in streams.iter_mut().enumerate() {

@@ -4,7 +4,7 @@
 //! input order (`stream`), so the result never depends on the thread count or on where a run
 //! was interrupted.
 pub mod batches;
-mod framed;
+pub mod framed;
 pub mod ocr;
 mod progress;
 pub mod stream;

@@ -4,7 +4,7 @@
 //! `errors.jsonl`, and the counts per format and per reason.
 use super::batches::SavedOutcome;
 use super::{FormatCounts, IngestStats};
-use crate::dedup::exact::Resolver;
+use crate::dedup::exact::{Position, Resolver};
 use crate::document::{Document, Failure, Outcome, Reject, Verdict};
 use crate::shard::writer::{AtomicFile, ShardWriter};
 use anyhow::Result;
@@ -105,13 +105,13 @@ impl Ledger {
     }
 }
 
-/// The kept documents in input order, after exact dedup. With a ledger, everything else goes
-/// to it as it passes.
+/// The kept documents in input order, after exact dedup, each with its position. With a
+/// ledger, everything else goes to it as it passes.
 pub fn kept_documents<'a>(
     outcomes: impl Iterator<Item = Result<SavedOutcome>> + 'a,
     resolver: Resolver,
     ledger: Option<&'a mut Ledger>,
-) -> impl Iterator<Item = Result<Document>> + 'a {
+) -> impl Iterator<Item = Result<(Position, Document)>> + 'a {
     KeptDocuments {
         outcomes: Box::new(outcomes),
         input: None,
@@ -131,7 +131,7 @@ struct KeptDocuments<'a> {
 }
 
 impl KeptDocuments<'_> {
-    fn next_result(&mut self) -> Result<Option<Document>> {
+    fn next_result(&mut self) -> Result<Option<(Position, Document)>> {
         for saved in self.outcomes.by_ref() {
             let SavedOutcome {
                 input,
@@ -161,7 +161,7 @@ impl KeptDocuments<'_> {
                 ledger.record(&outcome, &format)?;
             }
             if let Outcome::Kept(doc) = outcome {
-                return Ok(Some(doc));
+                return Ok(Some((at, doc)));
             }
         }
         Ok(None)
@@ -169,7 +169,7 @@ impl KeptDocuments<'_> {
 }
 
 impl Iterator for KeptDocuments<'_> {
-    type Item = Result<Document>;
+    type Item = Result<(Position, Document)>;
     fn next(&mut self) -> Option<Self::Item> {
         self.next_result().transpose()
     }
