@@ -49,8 +49,8 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<Summary> {
     finish(&run, config, &inputs, ArraysDoneBy::ThisProcess, &pool)
 }
 
-/// Who ran the phases that split into tasks (exact dedup, near-dedup signing and LSH): the
-/// finish step itself (local executor), or arrays of tasks before it (Slurm).
+/// Who ran the phases that split into tasks (exact dedup, near-dedup signing and LSH, word
+/// counts): the finish step itself (local executor), or arrays of tasks before it (Slurm).
 pub enum ArraysDoneBy {
     ThisProcess,
     Tasks(usize),
@@ -133,6 +133,7 @@ pub fn finish(
     let partitions = batches::partitions(&chunks);
     // The phases that split into tasks: here, each as one task; on Slurm, arrays that ran
     // before this step, whose results are checked.
+    let local = matches!(done_by, ArraysDoneBy::ThisProcess);
     let tasks = match done_by {
         ArraysDoneBy::ThisProcess => {
             run.phase("exact-dedup", &["work/exact"], || {
@@ -154,15 +155,19 @@ pub fn finish(
             tasks
         }
     };
-    let near_dedup: NearDedupStats = run.phase("near-dedup", &[near::DECIDED_DIR], || {
-        near::decide(config, &run.root, &partitions, tasks)
-    })?;
+    let near_dedup = near_decide(run, config, &partitions, tasks)?;
 
+    let vocab_outputs: &[&str] = match local {
+        true => &["vocab", vocab::COUNTS_DIR],
+        false => &["vocab"],
+    };
     let vocab: Option<VocabReport> = match config.vocab.mode {
         VocabMode::Off => None,
-        _ => Some(run.phase("vocab", &["vocab"], || {
-            let kept = || kept_documents(run, config, &chunks, None);
-            vocab::run_phase(&config.vocab, &config.bert, kept, &run.root, pool)
+        _ => Some(run.phase("vocab", vocab_outputs, || {
+            if local {
+                vocab_count(run, config, &chunks, 0, 1, pool)?;
+            }
+            vocab::build_phase(&config.vocab, &run.root, &partitions, pool)
         })?),
     };
 
@@ -305,8 +310,31 @@ pub fn exact_dedup(
     exact::resolve(keys, &config.dedup, task, tasks, &run.work.join("exact"))
 }
 
-/// Near-dedup signing, task `task` of `tasks`: each of its partitions' documents after exact
-/// dedup, streamed from that partition's chunks alone.
+/// One partition's documents after exact dedup, streamed from that partition's chunks alone,
+/// and the partition's inputs (sorted).
+fn partition_documents<'a>(
+    run: &'a RunDir,
+    config: &Config,
+    chunks: &[batches::Chunk],
+    partition: usize,
+) -> Result<(Vec<usize>, near::PartitionDocuments<'a>)> {
+    let mine: Vec<batches::Chunk> = chunks
+        .iter()
+        .filter(|c| c.partition == partition)
+        .cloned()
+        .collect();
+    let inputs: Vec<usize> = mine.iter().flat_map(|c| c.inputs.iter().copied()).collect();
+    let resolver =
+        Resolver::open(&config.dedup, &run.work.join("exact"))?.only_inputs(inputs.iter().copied());
+    let dir = run.work.join("extract");
+    let outcomes = mine
+        .into_iter()
+        .flat_map(move |chunk| batches::read_chunk(&chunk, &dir));
+    let documents = stream::kept_documents(outcomes, resolver, None);
+    Ok((inputs, Box::new(documents)))
+}
+
+/// Near-dedup signing, task `task` of `tasks`: each of its partitions' documents.
 pub fn near_sign(
     run: &RunDir,
     config: &Config,
@@ -315,19 +343,8 @@ pub fn near_sign(
     tasks: usize,
     pool: &rayon::ThreadPool,
 ) -> Result<()> {
-    let documents_of = |partition: usize| -> Result<near::PartitionDocuments<'_>> {
-        let mine: Vec<batches::Chunk> = chunks
-            .iter()
-            .filter(|c| c.partition == partition)
-            .cloned()
-            .collect();
-        let resolver = Resolver::open(&config.dedup, &run.work.join("exact"))?
-            .only_inputs(mine.iter().flat_map(|c| c.inputs.iter().copied()));
-        let dir = run.work.join("extract");
-        let outcomes = mine
-            .into_iter()
-            .flat_map(move |chunk| batches::read_chunk(&chunk, &dir));
-        Ok(Box::new(stream::kept_documents(outcomes, resolver, None)))
+    let documents_of = |partition: usize| {
+        partition_documents(run, config, chunks, partition).map(|(_, documents)| documents)
     };
     let partitions = batches::partitions(chunks);
     near::sign(
@@ -336,6 +353,50 @@ pub fn near_sign(
         &partitions,
         task,
         tasks,
+        &documents_of,
+        pool,
+    )
+}
+
+/// Near-dedup decisions from the signatures of `partitions` and the edges of `lsh_tasks` tasks
+/// (in the finish step locally; a job of its own on Slurm, before the word counts need them).
+pub fn near_decide(
+    run: &RunDir,
+    config: &Config,
+    partitions: &[usize],
+    lsh_tasks: usize,
+) -> Result<NearDedupStats> {
+    run.phase("near-dedup", &[near::DECIDED_DIR], || {
+        near::decide(config, &run.root, partitions, lsh_tasks)
+    })
+}
+
+/// Word counts for the vocabulary, task `task` of `tasks`: each of its partitions' documents
+/// after exact and near dedup.
+pub fn vocab_count(
+    run: &RunDir,
+    config: &Config,
+    chunks: &[batches::Chunk],
+    task: usize,
+    tasks: usize,
+    pool: &rayon::ThreadPool,
+) -> Result<()> {
+    let documents_of = |partition: usize| -> Result<vocab::PartitionDocuments<'_>> {
+        let (inputs, documents) = partition_documents(run, config, chunks, partition)?;
+        let decisions = read_jsonl_zst::<near::DecisionRecord>(near::decision_shards(&run.root)?)
+            .filter(move |d| {
+                d.as_ref()
+                    .map_or(true, |d| inputs.binary_search(&(d.at.0 as usize)).is_ok())
+            });
+        Ok(Box::new(near::apply(documents, decisions)))
+    };
+    let partitions = batches::partitions(chunks);
+    let mine: Vec<usize> = near::partitions_of_task(&partitions, task, tasks).collect();
+    vocab::count_partitions(
+        &config.vocab,
+        &config.bert,
+        &run.root,
+        &mine,
         &documents_of,
         pool,
     )

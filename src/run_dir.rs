@@ -69,6 +69,14 @@ impl RunDir {
         self.root.join("report.json").exists()
     }
 
+    /// Marks `phase` as not done, so that it runs again (its input changed).
+    pub fn forget(&self, phase: &str) -> Result<()> {
+        match std::fs::remove_file(self.state.join(format!("{phase}.done.json"))) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
     pub fn is_done(&self, phase: &str) -> bool {
         self.state.join(format!("{phase}.done.json")).exists()
     }

@@ -12,6 +12,7 @@ use crate::dedup::{exact, lsh, near, sign};
 use crate::ingest::batches;
 use crate::pipeline;
 use crate::run_dir::{write_atomic, RunDir};
+use crate::vocab::{self, VocabMode};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -103,6 +104,29 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
         lsh::missing_tasks(&lsh_dir, n),
         n,
     )?;
+    let (sign_tasks, lsh_tasks) = match near {
+        true => (sign_tasks, lsh_tasks),
+        false => (Vec::new(), Vec::new()),
+    };
+    // The decisions, one job: again when anything before changed.
+    let decide = !exact_tasks.is_empty() || !lsh_tasks.is_empty() || !run.is_done("near-dedup");
+    if decide {
+        run.forget("near-dedup")?;
+    }
+    let vocab_tasks = match config.vocab.mode {
+        VocabMode::Off => Vec::new(),
+        _ => tasks_to_run(
+            &run.root.join(vocab::COUNTS_DIR),
+            decide,
+            (0..n)
+                .filter(|&t| {
+                    let mine = near::partitions_of_task(&partitions, t, n);
+                    !vocab::missing_counts(&run.root, mine).is_empty()
+                })
+                .collect(),
+            n,
+        )?,
+    };
 
     let root = std::fs::canonicalize(&run.root)?;
     let scripts = root.join("slurm");
@@ -128,47 +152,46 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
         s
     };
     let threads = "--threads \"${SLURM_CPUS_PER_TASK:-1}\"";
-    // Each job runs after the one before it has succeeded; the finish job comes last.
-    let mut jobs = Vec::new();
-    let arrays = [
-        ("extract", extract_tasks, options.cpus_per_task),
+    // Each job runs after the one before it has succeeded: arrays (with the tasks to run, and
+    // CPUs per task) and single jobs (no tasks); the finish job comes last.
+    let cpus = options.cpus_per_task;
+    let planned: [(&str, Option<Vec<usize>>, usize); 7] = [
+        ("extract", Some(extract_tasks), cpus),
         // Resolving a share of the keys is one sequential pass.
-        ("exact-dedup", exact_tasks, 1),
-        (
-            "near-sign",
-            if near { sign_tasks } else { Vec::new() },
-            options.cpus_per_task,
-        ),
-        (
-            "near-lsh",
-            if near { lsh_tasks } else { Vec::new() },
-            options.cpus_per_task,
-        ),
+        ("exact-dedup", Some(exact_tasks), 1),
+        ("near-sign", Some(sign_tasks), cpus),
+        ("near-lsh", Some(lsh_tasks), cpus),
+        ("near-dedup", None, 1),
+        ("vocab-count", Some(vocab_tasks), cpus),
+        ("finish", None, cpus),
     ];
-    for (phase, tasks, cpus) in arrays {
-        if tasks.is_empty() {
-            continue;
-        }
-        let array = tasks
-            .iter()
-            .map(|t| t.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        let body = format!(
-            "{}#SBATCH --array={array}\nexec {} task {} {phase} --task \"$SLURM_ARRAY_TASK_ID\" --tasks {n} {threads}\n",
-            header(phase, &format!("{phase}-%A_%a.log"), cpus),
-            exe.display(),
-            root.display(),
-        );
-        jobs.push((phase, tasks, body));
+    let mut jobs = Vec::new();
+    for (phase, tasks, cpus) in planned {
+        let body = match &tasks {
+            Some(tasks) if tasks.is_empty() => continue,
+            None if phase == "near-dedup" && !decide => continue,
+            Some(tasks) => {
+                let array = tasks
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                format!(
+                    "{}#SBATCH --array={array}\nexec {} task {} {phase} --task \"$SLURM_ARRAY_TASK_ID\" --tasks {n} {threads}\n",
+                    header(phase, &format!("{phase}-%A_%a.log"), cpus),
+                    exe.display(),
+                    root.display(),
+                )
+            }
+            None => format!(
+                "{}exec {} task {} {phase} --tasks {n} {threads}\n",
+                header(phase, &format!("{phase}-%j.log"), cpus),
+                exe.display(),
+                root.display()
+            ),
+        };
+        jobs.push((phase, tasks.unwrap_or_default(), body));
     }
-    let finish_body = format!(
-        "{}exec {} task {} finish --tasks {n} {threads}\n",
-        header("finish", "finish-%j.log", options.cpus_per_task),
-        exe.display(),
-        root.display()
-    );
-    jobs.push(("finish", Vec::new(), finish_body));
     for (phase, _, body) in &jobs {
         let script = scripts.join(format!("{phase}.sbatch"));
         write_atomic(&script, body.as_bytes())?;
@@ -248,8 +271,8 @@ fn sbatch(script: &Path, after: Option<&str>, extra: &[String]) -> Result<String
     Ok(stdout.trim().split(';').next().unwrap_or("").to_string())
 }
 
-/// A task of a submitted run: one array task of `extract`, `exact-dedup`, `near-sign` or
-/// `near-lsh`, or `finish`.
+/// A task of a submitted run: one array task of `extract`, `exact-dedup`, `near-sign`,
+/// `near-lsh` or `vocab-count`, or the single job `near-dedup` or `finish`.
 pub fn run_task(
     root: &Path,
     phase: &str,
@@ -276,6 +299,14 @@ pub fn run_task(
             let chunks = batches::plan(&inputs);
             pipeline::near_sign(&run, &config, &chunks, task, tasks, &pool)
         }
+        ("near-dedup", None) => {
+            let partitions = batches::partitions(&batches::plan(&inputs));
+            pipeline::near_decide(&run, &config, &partitions, tasks).map(|_| ())
+        }
+        ("vocab-count", Some(task)) => {
+            let chunks = batches::plan(&inputs);
+            pipeline::vocab_count(&run, &config, &chunks, task, tasks, &pool)
+        }
         ("near-lsh", Some(task)) => {
             let partitions = batches::partitions(&batches::plan(&inputs));
             near::lsh(&config, &run.root, &partitions, task, tasks)
@@ -286,6 +317,6 @@ pub fn run_task(
             eprint!("{}", summary.table());
             Ok(())
         }
-        (other, _) => bail!("`{other}` is not a task phase (extract, exact-dedup, near-sign or near-lsh --task T --tasks N; finish --tasks N)"),
+        (other, _) => bail!("`{other}` is not a task phase (extract, exact-dedup, near-sign, near-lsh or vocab-count --task T --tasks N; near-dedup or finish --tasks N)"),
     }
 }

@@ -6,6 +6,7 @@ use crate::dedup::{exact, lsh, near, sign};
 use crate::ingest::batches;
 use crate::run_dir::RunDir;
 use crate::shard::writer::{list_shards, read_jsonl_zst};
+use crate::vocab;
 use crate::walk::Input;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
@@ -56,6 +57,11 @@ pub fn report(root: &Path) -> Result<String> {
                 near::partitions_of_task(&partitions, task, tasks),
             )
             .len(),
+            "vocab-count" => vocab::missing_counts(
+                &run.root,
+                near::partitions_of_task(&partitions, task, tasks),
+            )
+            .len(),
             _ => lsh::missing_tasks(&run.root.join(near::LSH_DIR), tasks)
                 .contains(&task)
                 .into(),
@@ -64,6 +70,7 @@ pub fn report(root: &Path) -> Result<String> {
             "extract" => "chunks unsaved",
             "exact-dedup" => "keys not resolved",
             "near-sign" => "partitions unsigned",
+            "vocab-count" => "partitions not counted",
             _ => "edges not saved",
         };
         (left > 0).then(|| format!("{left} {what}"))
@@ -73,7 +80,13 @@ pub fn report(root: &Path) -> Result<String> {
         "vocab" => config.vocab.mode == crate::vocab::VocabMode::Off,
         _ => false,
     };
-    let arrays = ["extract", "exact-dedup", "near-sign", "near-lsh"];
+    let arrays = [
+        "extract",
+        "exact-dedup",
+        "near-sign",
+        "near-lsh",
+        "vocab-count",
+    ];
     for phase in [
         "exact-dedup",
         "near-sign",

@@ -4,10 +4,11 @@
 //! and extension then work from the counts alone; no corpus text is kept.
 use crate::segment::Segmenter;
 use ahash::AHashMap;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use compact_str::CompactString;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 use tokenizers::normalizers::bert::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::{
@@ -41,6 +42,81 @@ pub struct WordCounts {
     /// Multi-character, all-CJK jieba words (empty unless a segmenter was given).
     pub words_jieba: Counts,
     pub stats: CountStats,
+}
+
+/// `WordCounts` as saved by one partition's count: sorted, so the file is the same every run.
+#[derive(Serialize, Deserialize)]
+struct SavedCounts {
+    words: Vec<(String, u64)>,
+    words_jieba: Vec<(String, u64)>,
+    stats: CountStats,
+}
+
+fn sorted(counts: &Counts) -> Vec<(String, u64)> {
+    let mut list: Vec<(String, u64)> = counts.iter().map(|(w, &n)| (w.to_string(), n)).collect();
+    list.sort_unstable();
+    list
+}
+
+impl WordCounts {
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let saved = SavedCounts {
+            words: sorted(&self.words),
+            words_jieba: sorted(&self.words_jieba),
+            stats: self.stats.clone(),
+        };
+        crate::run_dir::write_atomic(path, &rmp_serde::to_vec_named(&saved)?)
+    }
+
+    pub fn load(path: &Path) -> Result<WordCounts> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let saved: SavedCounts = rmp_serde::from_slice(&bytes)
+            .with_context(|| format!("corrupt word counts {}", path.display()))?;
+        let counts = |list: Vec<(String, u64)>| -> Counts {
+            list.into_iter()
+                .map(|(w, n)| (CompactString::from(w), n))
+                .collect()
+        };
+        Ok(WordCounts {
+            words: counts(saved.words),
+            words_jieba: counts(saved.words_jieba),
+            stats: saved.stats,
+        })
+    }
+
+    /// The counts of several parts (the corpus's partitions), merged in the order given and
+    /// kept within `max_distinct` words as the counting of one part is, so the result depends
+    /// only on the parts and their order.
+    pub fn merge(
+        parts: impl Iterator<Item = Result<WordCounts>>,
+        max_distinct: usize,
+    ) -> Result<WordCounts> {
+        let mut total = WordCounts {
+            words: Counts::default(),
+            words_jieba: Counts::default(),
+            stats: CountStats::default(),
+        };
+        let (mut pruned_below, mut pruned_jieba_below) = (0, 0);
+        for part in parts {
+            let part = part?;
+            merge_counts(&mut total.words, part.words);
+            merge_counts(&mut total.words_jieba, part.words_jieba);
+            pruned_below = prune(&mut total.words, max_distinct, pruned_below);
+            pruned_jieba_below = prune(&mut total.words_jieba, max_distinct, pruned_jieba_below);
+            let (sum, add) = (&mut total.stats, part.stats);
+            sum.documents += add.documents;
+            sum.bytes += add.bytes;
+            sum.words += add.words;
+            sum.overlong_words += add.overlong_words;
+            sum.jieba_words += add.jieba_words;
+            sum.pruned_below = sum.pruned_below.max(add.pruned_below);
+        }
+        let stats = &mut total.stats;
+        stats.pruned_below = stats.pruned_below.max(pruned_below.max(pruned_jieba_below));
+        stats.distinct_words = total.words.len() as u64;
+        Ok(total)
+    }
 }
 
 /// The normaliser and pre-tokeniser of the exported tokenizer.

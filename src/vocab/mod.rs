@@ -12,6 +12,8 @@ pub mod words;
 use crate::config::check_range;
 use crate::document::Document;
 
+use crate::ingest::framed;
+use crate::shard::writer::AtomicFile;
 use crate::shard::BertConfig;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -142,8 +144,6 @@ pub struct VocabReport {
     pub mode: VocabMode,
     pub size: usize,
     pub counting: counting::CountStats,
-    pub seconds_counting: f64,
-    pub seconds_building: f64,
     /// Tokens that are not in the base vocabulary, in id order (extend/fill-unused: all of them;
     /// train: the first 200).
     pub new_tokens: Vec<String>,
@@ -152,40 +152,107 @@ pub struct VocabReport {
     pub held_out: Option<eval::Comparison>,
 }
 
-/// The pipeline phase: counts the training split of `docs`, builds the vocabulary, writes it
-/// under `out` with its report, and evaluates it on the validation split.
-/// `docs` gives the kept documents afresh each time it is called (they are read twice: to
-/// count the training split, then to evaluate on the validation split).
-pub fn run_phase<'a>(
+/// Where the per-partition counts and held-out texts go, under the output folder.
+pub const COUNTS_DIR: &str = "work/vocab_counts";
+
+fn counts_path(dir: &Path, partition: usize) -> PathBuf {
+    dir.join(format!("p{partition:03}.counts"))
+}
+
+fn held_out_path(dir: &Path, partition: usize) -> PathBuf {
+    dir.join(format!("p{partition:03}.heldout"))
+}
+
+/// The partitions of `partitions` whose counts are not saved yet.
+pub fn missing_counts(root: &Path, partitions: impl Iterator<Item = usize>) -> Vec<usize> {
+    let dir = root.join(COUNTS_DIR);
+    partitions
+        .filter(|&p| !counts_path(&dir, p).exists())
+        .collect()
+}
+
+/// One partition's kept documents, in input order.
+pub type PartitionDocuments<'a> = Box<dyn Iterator<Item = Result<Document>> + 'a>;
+
+/// The phase's first step, per partition (a Slurm array task takes a share of them): counts the
+/// words of the partition's training split and keeps its validation texts for the evaluation,
+/// under `COUNTS_DIR`.
+pub fn count_partitions<'a>(
     config: &VocabConfig,
     bert: &BertConfig,
-    docs: impl Fn() -> Result<Box<dyn Iterator<Item = Result<Document>> + 'a>>,
-    out: &Path,
+    root: &Path,
+    partitions: &[usize],
+    documents_of: &dyn Fn(usize) -> Result<PartitionDocuments<'a>>,
     pool: &rayon::ThreadPool,
-) -> Result<VocabReport> {
-    let started = std::time::Instant::now();
+) -> Result<()> {
+    let dir = root.join(COUNTS_DIR);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let segmenter = if config.words > 0 {
         Some(crate::segment::Segmenter::new(&config.lexicons)?)
     } else {
         None
     };
-    let train_texts = docs()?.filter_map(|d| match d {
-        Ok(d) if bert.is_valid(&d.id) => None,
-        Ok(d) => Some(Ok(d.text)),
-        Err(e) => Some(Err(e)),
-    });
     let counter = counting::Counter::new(config.lowercase, config.max_distinct_words);
-    let counts = counter.count(train_texts, segmenter.as_ref(), pool)?;
-    let seconds_counting = started.elapsed().as_secs_f64();
+    for partition in missing_counts(root, partitions.iter().copied()) {
+        let mut held_out = AtomicFile::create(&held_out_path(&dir, partition))?;
+        let mut buffer = Vec::new();
+        let train_texts = documents_of(partition)?.filter_map(|d| match d {
+            Ok(d) if bert.is_valid(&d.id) => framed::write(&mut held_out, &d.text, &mut buffer)
+                .err()
+                .map(Err),
+            Ok(d) => Some(Ok(d.text)),
+            Err(e) => Some(Err(e)),
+        });
+        let counts = counter.count(train_texts, segmenter.as_ref(), pool)?;
+        held_out.finish()?;
+        counts.save(&counts_path(&dir, partition))?;
+    }
+    Ok(())
+}
 
-    let started = std::time::Instant::now();
+/// The phase's second step, once every partition is counted: merges the counts in partition
+/// order, builds the vocabulary, writes it under `out` with its report, and evaluates it on the
+/// validation texts.
+pub fn build_phase(
+    config: &VocabConfig,
+    root: &Path,
+    partitions: &[usize],
+    pool: &rayon::ThreadPool,
+) -> Result<VocabReport> {
+    let missing = missing_counts(root, partitions.iter().copied());
+    if !missing.is_empty() {
+        bail!(
+            "{} of {} partitions have no word counts: run again with --resume",
+            missing.len(),
+            partitions.len()
+        );
+    }
+    let dir = root.join(COUNTS_DIR);
+    let counts = counting::WordCounts::merge(
+        partitions
+            .iter()
+            .map(|&p| counting::WordCounts::load(&counts_path(&dir, p))),
+        config.max_distinct_words,
+    )?;
+    let held_out_texts = partitions
+        .iter()
+        .flat_map(|&p| framed::read::<String>(&held_out_path(&dir, p)));
+    build(config, counts, held_out_texts, root, pool)
+}
+
+fn build(
+    config: &VocabConfig,
+    counts: counting::WordCounts,
+    held_out_texts: impl Iterator<Item = Result<String>>,
+    out: &Path,
+    pool: &rayon::ThreadPool,
+) -> Result<VocabReport> {
     let base = match config.mode {
         VocabMode::Train if !config.base_chars => None,
         _ => Some(read_vocab_txt(&config.base)?),
     };
     let whole_words = words::select(&counts.words_jieba, config.words, config.min_frequency);
-    let tokens = pool.install(|| build(config, &counts, base.as_deref(), &whole_words))?;
-    let seconds_building = started.elapsed().as_secs_f64();
+    let tokens = pool.install(|| make_tokens(config, &counts, base.as_deref(), &whole_words))?;
 
     let dir = out.join("vocab");
     std::fs::create_dir_all(&dir)?;
@@ -196,11 +263,6 @@ pub fn run_phase<'a>(
         .collect();
     let tokenizer = export::write_dir(&dir, &tokens, &whole_words_in_vocab, config.lowercase)?;
 
-    let held_out_texts = docs()?.filter_map(|d| match d {
-        Ok(d) if bert.is_valid(&d.id) => Some(Ok(d.text)),
-        Ok(_) => None,
-        Err(e) => Some(Err(e)),
-    });
     let held_out = match &base {
         Some(base_tokens) => {
             let baseline = export::bert_tokenizer(base_tokens, &[], config.lowercase)?;
@@ -230,8 +292,6 @@ pub fn run_phase<'a>(
         mode: config.mode,
         size: tokens.len(),
         counting: counts.stats,
-        seconds_counting,
-        seconds_building,
         new_tokens,
         whole_words: whole_words_in_vocab.len(),
         held_out,
@@ -244,7 +304,7 @@ pub fn run_phase<'a>(
 }
 
 /// The vocabulary, in id order, for the configured mode.
-fn build(
+fn make_tokens(
     config: &VocabConfig,
     counts: &counting::WordCounts,
     base: Option<&[String]>,
