@@ -15,10 +15,10 @@
 use crate::config::Config;
 use crate::dedup::exact::{self, Resolver};
 use crate::dedup::near::{self, NearDedupStats};
+use crate::document::Failure;
 use crate::document::Reject;
-use crate::document::{Document, Failure};
 use crate::ingest::batches;
-use crate::ingest::stream::{self, Ledger, Samples};
+use crate::ingest::stream::{self, DeferredLedger, Ledger, Recorder, Samples};
 use crate::ingest::{IngestStats, Stages};
 use crate::report::{
     self,
@@ -26,7 +26,7 @@ use crate::report::{
 };
 use crate::run_dir::RunDir;
 use crate::shard::writer::{list_shards, read_jsonl_zst, ShardWriter};
-use crate::shard::{self, PublishStats};
+use crate::shard::{self, prepared, PublishStats};
 use crate::vocab::{self, VocabMode, VocabReport};
 use crate::walk::{self, Input};
 use anyhow::{bail, Result};
@@ -157,19 +157,7 @@ pub fn finish(
     };
     let near_dedup = near_decide(run, config, &partitions, tasks)?;
 
-    let vocab_outputs: &[&str] = match local {
-        true => &["vocab", vocab::COUNTS_DIR],
-        false => &["vocab"],
-    };
-    let vocab: Option<VocabReport> = match config.vocab.mode {
-        VocabMode::Off => None,
-        _ => Some(run.phase("vocab", vocab_outputs, || {
-            if local {
-                vocab_count(run, config, &chunks, 0, 1, pool)?;
-            }
-            vocab::build_phase(&config.vocab, &run.root, &partitions, pool)
-        })?),
-    };
+    let vocab = vocab_phase(run, config, &chunks, local, pool)?;
 
     let (publish, ingest, reject_samples): (PublishStats, IngestStats, Samples) =
         run.phase("publish", &manifest::PUBLISHED, || {
@@ -183,21 +171,40 @@ pub fn finish(
             }
             let encoder = shard::prepare::Encoder::from_config(&config.tokenize, &run.root)?;
             let bytes_in = inputs.iter().map(|i| i.size).sum::<u64>();
-            let stats = {
-                let kept = kept_documents(run, config, &chunks, Some(&mut ledger))?;
-                // A shuffle bucket per `output.shard_bytes` of input holds no more text than
-                // that, so the shuffle's memory stays near one shard.
-                let buckets = (bytes_in / config.output.shard_bytes.max(1) + 1).min(4096);
-                let ordered =
-                    shard::ordered_documents(kept, buckets as usize, &work, &config.bert)?;
-                let options = shard::PublishOptions {
-                    docs_shard_bytes: config.output.shard_bytes,
-                    docs_zstd_level: config.output.zstd_level,
-                    bert: &config.bert,
-                    encoder: encoder.as_ref(),
-                    mlm: &config.mlm,
-                    batch_documents: config.tokenize.batch_documents,
-                };
+            // A shuffle bucket per `output.shard_bytes` of input holds no more text than that,
+            // so the shuffle's memory stays near one shard.
+            let buckets = (bytes_in / config.output.shard_bytes.max(1) + 1).min(4096) as usize;
+            let options = shard::PublishOptions {
+                docs_shard_bytes: config.output.shard_bytes,
+                docs_zstd_level: config.output.zstd_level,
+                bert: &config.bert,
+                encoder: encoder.as_ref(),
+                mlm: &config.mlm,
+                batch_documents: config.tokenize.batch_documents,
+            };
+            let stats = if local {
+                // Documents are prepared while they are written.
+                let kept = kept_documents(run, config, &chunks, Some(&mut ledger))?
+                    .map(|doc| doc.map(|(_, doc)| ((), doc)));
+                let ordered = shard::ordered(kept, buckets, &work, &config.bert, |(_, d)| &d.id)?;
+                let prepared = shard::prepared_in_batches(
+                    ordered,
+                    &config.bert,
+                    encoder.as_ref(),
+                    config.tokenize.batch_documents,
+                    pool,
+                )
+                .map(|p| p.map(|(_, p)| p));
+                shard::publish(prepared, &run.root, &options, pool)?
+            } else {
+                // The partitions' tasks prepared them (`publish_prepare`).
+                let missing = prepared::missing(&run.root, partitions.iter().copied());
+                if !missing.is_empty() {
+                    bail!("partitions {missing:?} are not prepared: run again with --resume");
+                }
+                ledger.replay(prepared::ledger_entries(&run.root, &partitions))?;
+                let saved = prepared::read(&run.root, &partitions);
+                let ordered = shard::ordered(saved, buckets, &work, &config.bert, |p| &p.doc.id)?;
                 shard::publish(ordered, &run.root, &options, pool)?
             };
             for reject in read_jsonl_zst::<Reject>(near::reject_shards(&run.root)?) {
@@ -276,7 +283,7 @@ fn documents<'a>(
     run: &'a RunDir,
     config: &Config,
     chunks: &'a [batches::Chunk],
-    ledger: Option<&'a mut Ledger>,
+    ledger: Option<&'a mut dyn Recorder>,
 ) -> Result<near::PartitionDocuments<'a>> {
     let resolver = Resolver::open(&config.dedup, &run.work.join("exact"))?;
     let outcomes = batches::read_in_order(chunks, run.work.join("extract"));
@@ -284,14 +291,12 @@ fn documents<'a>(
 }
 
 /// The documents after exact and near dedup: what the vocabulary and publish read.
-type DocumentStream<'a> = Box<dyn Iterator<Item = Result<Document>> + 'a>;
-
 fn kept_documents<'a>(
     run: &'a RunDir,
     config: &Config,
     chunks: &'a [batches::Chunk],
-    ledger: Option<&'a mut Ledger>,
-) -> Result<DocumentStream<'a>> {
+    ledger: Option<&'a mut dyn Recorder>,
+) -> Result<near::PartitionDocuments<'a>> {
     let decisions = read_jsonl_zst(near::decision_shards(&run.root)?);
     let documents = documents(run, config, chunks, ledger)?;
     Ok(Box::new(near::apply(documents, decisions)))
@@ -311,12 +316,13 @@ pub fn exact_dedup(
 }
 
 /// One partition's documents after exact dedup, streamed from that partition's chunks alone,
-/// and the partition's inputs (sorted).
+/// and the partition's inputs (sorted); with a ledger, the rest goes to it.
 fn partition_documents<'a>(
     run: &'a RunDir,
     config: &Config,
     chunks: &[batches::Chunk],
     partition: usize,
+    ledger: Option<&'a mut dyn Recorder>,
 ) -> Result<(Vec<usize>, near::PartitionDocuments<'a>)> {
     let mine: Vec<batches::Chunk> = chunks
         .iter()
@@ -330,8 +336,25 @@ fn partition_documents<'a>(
     let outcomes = mine
         .into_iter()
         .flat_map(move |chunk| batches::read_chunk(&chunk, &dir));
-    let documents = stream::kept_documents(outcomes, resolver, None);
+    let documents = stream::kept_documents(outcomes, resolver, ledger);
     Ok((inputs, Box::new(documents)))
+}
+
+/// One partition's documents after exact and near dedup.
+fn partition_kept_documents<'a>(
+    run: &'a RunDir,
+    config: &Config,
+    chunks: &[batches::Chunk],
+    partition: usize,
+    ledger: Option<&'a mut dyn Recorder>,
+) -> Result<near::PartitionDocuments<'a>> {
+    let (inputs, documents) = partition_documents(run, config, chunks, partition, ledger)?;
+    let decisions = read_jsonl_zst::<near::DecisionRecord>(near::decision_shards(&run.root)?)
+        .filter(move |d| {
+            d.as_ref()
+                .map_or(true, |d| inputs.binary_search(&(d.at.0 as usize)).is_ok())
+        });
+    Ok(Box::new(near::apply(documents, decisions)))
 }
 
 /// Near-dedup signing, task `task` of `tasks`: each of its partitions' documents.
@@ -344,7 +367,7 @@ pub fn near_sign(
     pool: &rayon::ThreadPool,
 ) -> Result<()> {
     let documents_of = |partition: usize| {
-        partition_documents(run, config, chunks, partition).map(|(_, documents)| documents)
+        partition_documents(run, config, chunks, partition, None).map(|(_, documents)| documents)
     };
     let partitions = batches::partitions(chunks);
     near::sign(
@@ -382,13 +405,8 @@ pub fn vocab_count(
     pool: &rayon::ThreadPool,
 ) -> Result<()> {
     let documents_of = |partition: usize| -> Result<vocab::PartitionDocuments<'_>> {
-        let (inputs, documents) = partition_documents(run, config, chunks, partition)?;
-        let decisions = read_jsonl_zst::<near::DecisionRecord>(near::decision_shards(&run.root)?)
-            .filter(move |d| {
-                d.as_ref()
-                    .map_or(true, |d| inputs.binary_search(&(d.at.0 as usize)).is_ok())
-            });
-        Ok(Box::new(near::apply(documents, decisions)))
+        let documents = partition_kept_documents(run, config, chunks, partition, None)?;
+        Ok(Box::new(documents.map(|d| d.map(|(_, doc)| doc))))
     };
     let partitions = batches::partitions(chunks);
     let mine: Vec<usize> = near::partitions_of_task(&partitions, task, tasks).collect();
@@ -400,6 +418,67 @@ pub fn vocab_count(
         &documents_of,
         pool,
     )
+}
+
+/// The vocabulary (None when off), from the word counts of every partition; `local` counts
+/// them here, otherwise the `vocab-count` array did.
+pub fn vocab_phase(
+    run: &RunDir,
+    config: &Config,
+    chunks: &[batches::Chunk],
+    local: bool,
+    pool: &rayon::ThreadPool,
+) -> Result<Option<VocabReport>> {
+    if config.vocab.mode == VocabMode::Off {
+        return Ok(None);
+    }
+    let outputs: &[&str] = match local {
+        true => &["vocab", vocab::COUNTS_DIR],
+        false => &["vocab"],
+    };
+    let partitions = batches::partitions(chunks);
+    let report = run.phase("vocab", outputs, || {
+        if local {
+            vocab_count(run, config, chunks, 0, 1, pool)?;
+        }
+        vocab::build_phase(&config.vocab, &run.root, &partitions, pool)
+    })?;
+    Ok(Some(report))
+}
+
+/// Publish's per-document work for a Slurm run, task `task` of `tasks`: each of its partitions'
+/// kept documents prepared and saved, with what the ledger is to record of them.
+pub fn publish_prepare(
+    run: &RunDir,
+    config: &Config,
+    chunks: &[batches::Chunk],
+    task: usize,
+    tasks: usize,
+    pool: &rayon::ThreadPool,
+) -> Result<()> {
+    let encoder = shard::prepare::Encoder::from_config(&config.tokenize, &run.root)?;
+    std::fs::create_dir_all(run.root.join(prepared::DIR))?;
+    let partitions = batches::partitions(chunks);
+    let mine = prepared::missing(
+        &run.root,
+        near::partitions_of_task(&partitions, task, tasks),
+    );
+    for partition in mine {
+        let mut ledger = DeferredLedger::create(&prepared::ledger_path(&run.root, partition))?;
+        let documents =
+            partition_kept_documents(run, config, chunks, partition, Some(&mut ledger))?;
+        let ready = shard::prepared_in_batches(
+            documents,
+            &config.bert,
+            encoder.as_ref(),
+            config.tokenize.batch_documents,
+            pool,
+        );
+        let saved = prepared::write(&run.root, partition, ready)?;
+        ledger.finish()?;
+        saved.finish()?;
+    }
+    Ok(())
 }
 
 #[derive(Serialize, Deserialize)]

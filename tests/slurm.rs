@@ -47,12 +47,13 @@ fn local_reference(extra: &str) -> serde_json::Value {
 
 #[test]
 fn slurm_runs_equal_local_runs_on_the_demo_and_the_text_corpus() {
-    // The text corpus also trains a vocabulary: word counts are an array too.
+    // The text corpus also trains a vocabulary (word counts are an array too), and publishes
+    // shuffled documents prepared by an array.
     for (input, vocab) in [
         ("samples/demo".to_string(), ""),
         (
             shared("corpus/text").display().to_string(),
-            "[vocab]\nmode = \"train\"\nsize = 8000\n[tokenize]\nvocab = \"run\"\n",
+            "[vocab]\nmode = \"train\"\nsize = 8000\n[tokenize]\nvocab = \"run\"\n[bert]\nshuffle = true\n",
         ),
     ] {
         let extra = format!("[input]\npaths = [{input:?}]\n{vocab}");
@@ -90,6 +91,7 @@ fn a_cancelled_array_task_is_resubmitted_by_resume() {
             "near-sign",
             "near-lsh",
             "near-dedup",
+            "publish-prepare",
             "finish"
         ]
     );
@@ -127,7 +129,7 @@ fn a_cancelled_array_task_is_resubmitted_by_resume() {
 
     submit(&run, &extra, &["--resume"]);
     let resubmitted = submissions(&run.out())["jobs"].as_array().unwrap().clone();
-    let again: Vec<(&str, &serde_json::Value)> = resubmitted[6..]
+    let again: Vec<(&str, &serde_json::Value)> = resubmitted[7..]
         .iter()
         .map(|j| (j["phase"].as_str().unwrap(), &j["tasks"]))
         .collect();
@@ -142,6 +144,7 @@ fn a_cancelled_array_task_is_resubmitted_by_resume() {
             ("near-sign", &all),
             ("near-lsh", &all),
             ("near-dedup", &serde_json::json!([])),
+            ("publish-prepare", &all),
             ("finish", &serde_json::json!([])),
         ]
     );

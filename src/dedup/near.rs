@@ -323,7 +323,7 @@ pub fn decide(
 pub fn apply(
     docs: impl Iterator<Item = Result<(Position, Document)>>,
     decisions: impl Iterator<Item = Result<DecisionRecord>>,
-) -> impl Iterator<Item = Result<Document>> {
+) -> impl Iterator<Item = Result<(Position, Document)>> {
     let mut decisions = decisions.peekable();
     docs.filter_map(move |doc| {
         let (at, doc) = match doc {
@@ -334,7 +334,7 @@ pub fn apply(
             Ok(d) => d.at <= at,
             Err(_) => true,
         }) {
-            None => return Some(Ok(doc)),
+            None => return Some(Ok((at, doc))),
             Some(Err(e)) => return Some(Err(e)),
             Some(Ok(d)) => d,
         };
@@ -347,7 +347,7 @@ pub fn apply(
         }
         match decision.action {
             Action::Drop => None,
-            Action::Trim => Some(Ok(trim(doc, &decision))),
+            Action::Trim => Some(Ok((at, trim(doc, &decision)))),
         }
     })
 }

@@ -1,9 +1,11 @@
 //! The Slurm executor: writes sbatch scripts into `OUTPUT/slurm/` and submits, each job after the
-//! one before has succeeded (`--dependency=afterok`), four job arrays of N tasks
-//! (`medcorpus task OUTPUT PHASE --task $SLURM_ARRAY_TASK_ID --tasks N`): extraction over
-//! partitions of the inputs, exact dedup over shares of the keys, near-dedup signing over
-//! partitions and LSH over shares of the band keys; then the remaining global phases as one
-//! job; and returns. Tasks share
+//! one before has succeeded (`--dependency=afterok`), job arrays of N tasks
+//! (`medcorpus task OUTPUT PHASE --task $SLURM_ARRAY_TASK_ID --tasks N`) and single jobs:
+//! extraction (array over partitions of the inputs), exact dedup (array over shares of the
+//! keys), near-dedup signing (array over partitions), LSH (array over shares of the band keys),
+//! near-dedup decisions (job), word counts (array over partitions), the vocabulary (job),
+//! publish's preparation of the documents (array over partitions), and the finish job, which
+//! writes the shards, the manifest and the report; and returns. Tasks share
 //! nothing but the output folder on a shared filesystem: each reads the saved settings and input
 //! list and writes its own files, so the result is byte-identical to a local run whatever the
 //! number of tasks. `--resume` submits only the tasks whose output is not saved.
@@ -12,6 +14,7 @@ use crate::dedup::{exact, lsh, near, sign};
 use crate::ingest::batches;
 use crate::pipeline;
 use crate::run_dir::{write_atomic, RunDir};
+use crate::shard::prepared;
 use crate::vocab::{self, VocabMode};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -113,6 +116,7 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
     if decide {
         run.forget("near-dedup")?;
     }
+    let vocab_on = config.vocab.mode != VocabMode::Off;
     let vocab_tasks = match config.vocab.mode {
         VocabMode::Off => Vec::new(),
         _ => tasks_to_run(
@@ -152,10 +156,26 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
         s
     };
     let threads = "--threads \"${SLURM_CPUS_PER_TASK:-1}\"";
+    // The vocabulary, one job: again when its counts changed.
+    let build_vocab = vocab_on && (!vocab_tasks.is_empty() || !run.is_done("vocab"));
+    if build_vocab {
+        run.forget("vocab")?;
+    }
+    let prepare_tasks = tasks_to_run(
+        &run.root.join(prepared::DIR),
+        decide || build_vocab,
+        (0..n)
+            .filter(|&t| {
+                let mine = near::partitions_of_task(&partitions, t, n);
+                !prepared::missing(&run.root, mine).is_empty()
+            })
+            .collect(),
+        n,
+    )?;
     // Each job runs after the one before it has succeeded: arrays (with the tasks to run, and
     // CPUs per task) and single jobs (no tasks); the finish job comes last.
     let cpus = options.cpus_per_task;
-    let planned: [(&str, Option<Vec<usize>>, usize); 7] = [
+    let planned: [(&str, Option<Vec<usize>>, usize); 9] = [
         ("extract", Some(extract_tasks), cpus),
         // Resolving a share of the keys is one sequential pass.
         ("exact-dedup", Some(exact_tasks), 1),
@@ -163,6 +183,8 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
         ("near-lsh", Some(lsh_tasks), cpus),
         ("near-dedup", None, 1),
         ("vocab-count", Some(vocab_tasks), cpus),
+        ("vocab", None, cpus),
+        ("publish-prepare", Some(prepare_tasks), cpus),
         ("finish", None, cpus),
     ];
     let mut jobs = Vec::new();
@@ -170,6 +192,7 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
         let body = match &tasks {
             Some(tasks) if tasks.is_empty() => continue,
             None if phase == "near-dedup" && !decide => continue,
+            None if phase == "vocab" && !build_vocab => continue,
             Some(tasks) => {
                 let array = tasks
                     .iter()
@@ -272,7 +295,8 @@ fn sbatch(script: &Path, after: Option<&str>, extra: &[String]) -> Result<String
 }
 
 /// A task of a submitted run: one array task of `extract`, `exact-dedup`, `near-sign`,
-/// `near-lsh` or `vocab-count`, or the single job `near-dedup` or `finish`.
+/// `near-lsh`, `vocab-count` or `publish-prepare`, or the single job `near-dedup`, `vocab` or
+/// `finish`.
 pub fn run_task(
     root: &Path,
     phase: &str,
@@ -303,6 +327,14 @@ pub fn run_task(
             let partitions = batches::partitions(&batches::plan(&inputs));
             pipeline::near_decide(&run, &config, &partitions, tasks).map(|_| ())
         }
+        ("vocab", None) => {
+            let chunks = batches::plan(&inputs);
+            pipeline::vocab_phase(&run, &config, &chunks, false, &pool).map(|_| ())
+        }
+        ("publish-prepare", Some(task)) => {
+            let chunks = batches::plan(&inputs);
+            pipeline::publish_prepare(&run, &config, &chunks, task, tasks, &pool)
+        }
         ("vocab-count", Some(task)) => {
             let chunks = batches::plan(&inputs);
             pipeline::vocab_count(&run, &config, &chunks, task, tasks, &pool)
@@ -317,6 +349,6 @@ pub fn run_task(
             eprint!("{}", summary.table());
             Ok(())
         }
-        (other, _) => bail!("`{other}` is not a task phase (extract, exact-dedup, near-sign, near-lsh or vocab-count --task T --tasks N; near-dedup or finish --tasks N)"),
+        (other, _) => bail!("`{other}` is not a task phase (extract, exact-dedup, near-sign, near-lsh, vocab-count or publish-prepare --task T --tasks N; near-dedup, vocab or finish --tasks N)"),
     }
 }

@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::dedup::{exact, lsh, near, sign};
 use crate::ingest::batches;
 use crate::run_dir::RunDir;
+use crate::shard::prepared;
 use crate::shard::writer::{list_shards, read_jsonl_zst};
 use crate::vocab;
 use crate::walk::Input;
@@ -62,6 +63,11 @@ pub fn report(root: &Path) -> Result<String> {
                 near::partitions_of_task(&partitions, task, tasks),
             )
             .len(),
+            "publish-prepare" => prepared::missing(
+                &run.root,
+                near::partitions_of_task(&partitions, task, tasks),
+            )
+            .len(),
             _ => lsh::missing_tasks(&run.root.join(near::LSH_DIR), tasks)
                 .contains(&task)
                 .into(),
@@ -71,6 +77,7 @@ pub fn report(root: &Path) -> Result<String> {
             "exact-dedup" => "keys not resolved",
             "near-sign" => "partitions unsigned",
             "vocab-count" => "partitions not counted",
+            "publish-prepare" => "partitions not prepared",
             _ => "edges not saved",
         };
         (left > 0).then(|| format!("{left} {what}"))
@@ -86,6 +93,7 @@ pub fn report(root: &Path) -> Result<String> {
         "near-sign",
         "near-lsh",
         "vocab-count",
+        "publish-prepare",
     ];
     for phase in [
         "exact-dedup",

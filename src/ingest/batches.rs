@@ -40,10 +40,10 @@ pub struct SavedOutcome {
 
 /// `SavedOutcome` as written, borrowing.
 #[derive(Serialize)]
-struct SavedOutcomeRef<'a> {
-    input: usize,
-    format: &'a str,
-    outcome: Option<&'a Outcome>,
+pub struct SavedOutcomeRef<'a> {
+    pub input: usize,
+    pub format: &'a str,
+    pub outcome: Option<&'a Outcome>,
 }
 
 /// Set by Ctrl-C: the chunks in hand finish, then the run stops with a resume hint.

@@ -1,7 +1,9 @@
 //! The extracted documents read back in input order for the phases after extraction, with the
 //! exact-dedup verdicts applied. Publish also passes a `Ledger`, which takes everything that is
 //! not a kept document: rejects (extraction's and exact-dedup's) into `rejects/`, failures into
-//! `errors.jsonl`, and the counts per format and per reason.
+//! `errors.jsonl`, and the counts per format and per reason. A partition's task on Slurm passes
+//! a `DeferredLedger` instead, which saves what it is told for the finish step to replay in
+//! input order (`Ledger::replay`).
 use super::batches::SavedOutcome;
 use super::{FormatCounts, IngestStats};
 use crate::dedup::exact::{Position, Resolver};
@@ -35,8 +37,25 @@ impl Ledger {
         })
     }
 
+    /// Replays the entries partitions' deferred ledgers saved, merged in input order.
+    pub fn replay(&mut self, entries: impl Iterator<Item = Result<SavedOutcome>>) -> Result<()> {
+        for entry in entries {
+            let entry = entry?;
+            match &entry.outcome {
+                None => self.input(&entry.format),
+                Some(outcome) => self.record(outcome, &entry.format)?,
+            }
+        }
+        Ok(())
+    }
+
     fn count(&mut self, format: &str, f: impl FnOnce(&mut FormatCounts)) {
         f(self.stats.by_format.entry(format.to_string()).or_default());
+    }
+
+    /// An input, counted once whatever it gave.
+    fn input(&mut self, format: &str) {
+        self.count(format, |c| c.files += 1);
     }
 
     /// One extracted item's end after exact dedup.
@@ -105,12 +124,81 @@ impl Ledger {
     }
 }
 
+/// What the documents stream tells of every input and outcome: a `Ledger`, or a
+/// `DeferredLedger` saving it for later.
+pub trait Recorder {
+    fn input(&mut self, input: usize, format: &str) -> Result<()>;
+    fn outcome(&mut self, input: usize, outcome: &Outcome, format: &str) -> Result<()>;
+}
+
+impl Recorder for Ledger {
+    fn input(&mut self, _: usize, format: &str) -> Result<()> {
+        Ledger::input(self, format);
+        Ok(())
+    }
+    fn outcome(&mut self, _: usize, outcome: &Outcome, format: &str) -> Result<()> {
+        self.record(outcome, format)
+    }
+}
+
+/// A ledger saved as records (`SavedOutcome`, kept documents without their text) in input
+/// order, for `Ledger::replay`.
+pub struct DeferredLedger {
+    out: AtomicFile,
+    buffer: Vec<u8>,
+}
+
+impl DeferredLedger {
+    pub fn create(path: &Path) -> Result<DeferredLedger> {
+        Ok(DeferredLedger {
+            out: AtomicFile::create(path)?,
+            buffer: Vec::new(),
+        })
+    }
+
+    pub fn finish(self) -> Result<()> {
+        self.out.finish()?;
+        Ok(())
+    }
+
+    fn save(&mut self, input: usize, format: &str, outcome: Option<&Outcome>) -> Result<()> {
+        super::framed::write(
+            &mut self.out,
+            &super::batches::SavedOutcomeRef {
+                input,
+                format,
+                outcome,
+            },
+            &mut self.buffer,
+        )
+    }
+}
+
+impl Recorder for DeferredLedger {
+    fn input(&mut self, input: usize, format: &str) -> Result<()> {
+        self.save(input, format, None)
+    }
+    fn outcome(&mut self, input: usize, outcome: &Outcome, format: &str) -> Result<()> {
+        match outcome {
+            // The ledger counts kept documents (and their OCR pages): the text stays out.
+            Outcome::Kept(doc) => {
+                let counted = Document {
+                    text: String::new(),
+                    ..doc.clone()
+                };
+                self.save(input, format, Some(&Outcome::Kept(counted)))
+            }
+            other => self.save(input, format, Some(other)),
+        }
+    }
+}
+
 /// The kept documents in input order, after exact dedup, each with its position. With a
-/// ledger, everything else goes to it as it passes.
+/// recorder, everything else goes to it as it passes.
 pub fn kept_documents<'a>(
     outcomes: impl Iterator<Item = Result<SavedOutcome>> + 'a,
     resolver: Resolver,
-    ledger: Option<&'a mut Ledger>,
+    ledger: Option<&'a mut dyn Recorder>,
 ) -> impl Iterator<Item = Result<(Position, Document)>> + 'a {
     KeptDocuments {
         outcomes: Box::new(outcomes),
@@ -127,7 +215,7 @@ struct KeptDocuments<'a> {
     input: Option<usize>,
     index: u32,
     resolver: Resolver,
-    ledger: Option<&'a mut Ledger>,
+    ledger: Option<&'a mut dyn Recorder>,
 }
 
 impl KeptDocuments<'_> {
@@ -142,7 +230,7 @@ impl KeptDocuments<'_> {
                 self.input = Some(input);
                 self.index = 0;
                 if let Some(ledger) = self.ledger.as_deref_mut() {
-                    ledger.count(&format, |c| c.files += 1);
+                    ledger.input(input, &format)?;
                 }
             }
             let Some(outcome) = outcome else {
@@ -158,7 +246,7 @@ impl KeptDocuments<'_> {
                 other => other,
             };
             if let Some(ledger) = self.ledger.as_deref_mut() {
-                ledger.record(&outcome, &format)?;
+                ledger.outcome(input, &outcome, &format)?;
             }
             if let Outcome::Kept(doc) = outcome {
                 return Ok(Some((at, doc)));

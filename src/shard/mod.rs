@@ -6,6 +6,7 @@
 pub mod megatron;
 pub mod mlm;
 pub mod prepare;
+pub mod prepared;
 pub mod sentences;
 pub mod shuffle;
 pub mod stats;
@@ -20,7 +21,7 @@ use megatron::{DType, IndexedDatasetWriter};
 use mlm::{Instance, MlmConfig, Specials};
 use prepare::{prepare, Encoder, PreparedDocument};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use stats::{PerShard, ShardCounts, TokenStats};
 use std::path::Path;
 use writer::ShardWriter;
@@ -110,13 +111,15 @@ impl PublishStats {
     }
 }
 
-/// The documents to publish: as ingest wrote them, or shuffled (`bert.shuffle`).
-pub fn ordered_documents<'a>(
-    docs: impl Iterator<Item = Result<Document>> + 'a,
+/// The documents (or prepared documents) to publish: in input order, or shuffled
+/// (`bert.shuffle`). Preparing is per document, so shuffling before or after it gives the same.
+pub fn ordered<'a, T: Serialize + DeserializeOwned + 'a>(
+    docs: impl Iterator<Item = Result<T>> + 'a,
     buckets: usize,
     work: &Path,
     config: &BertConfig,
-) -> Result<Box<dyn Iterator<Item = Result<Document>> + 'a>> {
+    id_of: fn(&T) -> &str,
+) -> Result<Box<dyn Iterator<Item = Result<T>> + 'a>> {
     if !config.shuffle {
         return Ok(Box::new(docs));
     }
@@ -125,7 +128,40 @@ pub fn ordered_documents<'a>(
         &work.join("shuffle"),
         buckets,
         config.shuffle_seed,
+        id_of,
     )?))
+}
+
+/// Documents prepared in parallel batches of `batch_documents` on `pool`, in order, each with
+/// what came with it (its position, or nothing).
+pub fn prepared_in_batches<'a, K: Send + 'a>(
+    docs: impl Iterator<Item = Result<(K, Document)>> + 'a,
+    config: &'a BertConfig,
+    encoder: Option<&'a Encoder>,
+    batch_documents: usize,
+    pool: &'a rayon::ThreadPool,
+) -> impl Iterator<Item = Result<(K, PreparedDocument)>> + 'a {
+    let mut docs = docs.peekable();
+    let mut ready = std::collections::VecDeque::new();
+    std::iter::from_fn(move || {
+        if ready.is_empty() && docs.peek().is_some() {
+            let batch: Result<Vec<(K, Document)>> =
+                docs.by_ref().take(batch_documents.max(1)).collect();
+            let prepared = batch.and_then(|batch| {
+                pool.install(|| {
+                    batch
+                        .into_par_iter()
+                        .map(|(with, doc)| Ok((with, prepare(doc, config, encoder)?)))
+                        .collect::<Result<Vec<_>>>()
+                })
+            });
+            match prepared {
+                Ok(prepared) => ready.extend(prepared.into_iter().map(Ok)),
+                Err(e) => ready.push_back(Err(e)),
+            }
+        }
+        ready.pop_front()
+    })
 }
 
 /// What the publish phase writes, from the config.
@@ -139,10 +175,10 @@ pub struct PublishOptions<'a> {
     pub batch_documents: usize,
 }
 
-/// Writes docs, BERT text and (with an encoder) the tokenised outputs from the documents, in
-/// their order. Documents are prepared in parallel batches on `pool`.
+/// Writes docs, BERT text and (with an encoder) the tokenised outputs from the prepared
+/// documents, in their order.
 pub fn publish(
-    docs: impl Iterator<Item = Result<Document>>,
+    docs: impl Iterator<Item = Result<PreparedDocument>>,
     out: &Path,
     options: &PublishOptions,
     pool: &rayon::ThreadPool,
@@ -172,15 +208,10 @@ pub fn publish(
     let mut docs = docs.peekable();
     while docs.peek().is_some() {
         batch.clear();
-        for doc in docs.by_ref().take(batch_documents) {
+        for doc in docs.by_ref().take(batch_documents.max(1)) {
             batch.push(doc?);
         }
-        let prepared: Vec<PreparedDocument> = pool.install(|| {
-            std::mem::take(&mut batch)
-                .into_par_iter()
-                .map(|doc| prepare(doc, config, encoder))
-                .collect::<Result<_>>()
-        })?;
+        let prepared = std::mem::take(&mut batch);
         let mut instances: Vec<Vec<Instance>> = match &specials {
             Some(specials) => pool.install(|| {
                 (0..prepared.len())

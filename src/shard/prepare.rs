@@ -7,6 +7,7 @@ use super::{sentences, BertConfig};
 use crate::document::Document;
 use crate::segment::Segmenter;
 use anyhow::Result;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Tokeniser and segmenter for the tokenised outputs.
@@ -46,6 +47,7 @@ impl Encoder {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 pub struct Sentence {
     pub text: String,
     /// Empty when no tokenised output is asked for.
@@ -54,6 +56,7 @@ pub struct Sentence {
     pub chinese_ref: Vec<u32>,
 }
 
+#[derive(Serialize, Deserialize)]
 pub struct PreparedDocument {
     pub doc: Document,
     pub valid: bool,
