@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use medcorpus::dedup::cluster::{cluster_stats, UnionFind};
 use medcorpus::dedup::lsh::{self, LshParams};
 use medcorpus::dedup::minhash::{estimated_jaccard, mix, MinHasher, ShingleKind, Tokenizer};
-use medcorpus::dedup::signatures::SignatureWriter;
+use medcorpus::dedup::signatures::{Header, SignatureFile, SignatureWriter, UnitOrder};
 use medcorpus::segment::Segmenter;
 use std::time::Instant;
 
@@ -149,7 +149,8 @@ fn cluster(n: u32) -> Result<()> {
     let dir = tempfile_dir()?;
     let num_perm = 128;
     let started = Instant::now();
-    let mut writer = SignatureWriter::new(&dir, num_perm)?;
+    let path = dir.join("p000.sig");
+    let mut writer = SignatureWriter::create(&path, num_perm)?;
     let mut state = 42u64;
     let mut next = || {
         state = mix(state);
@@ -171,9 +172,17 @@ fn cluster(n: u32) -> Result<()> {
             let slot = (next() % 1000) as usize;
             recent[slot] = sig.clone();
         }
-        writer.push(&sig)?;
+        let header = Header {
+            order: UnitOrder {
+                at: (i, 0),
+                place: 0,
+            },
+            chars: 1000,
+        };
+        writer.push(header, &sig)?;
     }
-    let store = writer.finish()?;
+    writer.finish()?;
+    let signatures = [Some(SignatureFile::open(&path, num_perm)?)];
     let written = started.elapsed().as_secs_f64();
     let rss_before = peak_rss_mb();
     let started = Instant::now();
@@ -187,11 +196,14 @@ fn cluster(n: u32) -> Result<()> {
         rows,
         verify: Some(0.7),
         short: (0, 0.9),
-        partitions: LshParams::partitions_for(store.len(), bands, memory_mb << 20),
+        memory_bytes: memory_mb << 20,
     };
-    let unit_chars = vec![1000u32; n as usize];
+    lsh::run_task(&signatures, &params, &dir, 0, 1)?;
     let mut uf = UnionFind::new(n);
-    let stats = lsh::cluster(&store, &unit_chars, &params, &dir, &mut uf)?;
+    // One partition: a unit's record number is its number.
+    let stats = lsh::read_results(&dir, 1, |a, b| {
+        uf.union(a.1, b.1);
+    })?;
     let (clusters, _) = cluster_stats(&mut uf, n);
     println!(
         "{n} signatures: written in {written:.1} s; clustered in {:.1} s ({} partitions, memory_mb {memory_mb}); \
