@@ -15,6 +15,7 @@ use crate::shard::writer::AtomicFile;
 use anyhow::{Context, Result};
 use rayon::slice::ParallelSliceMut;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -25,6 +26,8 @@ const RECORD_BYTES: u64 = 28;
 const MEMORY_BYTES: u64 = 32;
 /// A unit is checked against at most this many earlier members of a bucket.
 const CHECKS_PER_UNIT: usize = 3;
+/// Checked pairs remembered at most (about 40 bytes each).
+const VERIFIED_CACHE: usize = 1 << 22;
 
 /// Bands × rows minimising the weighted false-positive plus false-negative area of the LSH
 /// S-curve around `threshold`, the usual way to derive them from a threshold. With verification
@@ -140,6 +143,9 @@ pub fn run_task(
     };
     let mut edges = AtomicFile::create(&edges_path(dir, task, tasks))?;
     let (mut left, mut right) = (Vec::new(), Vec::new());
+    // Near copies meet in many bands: each pair's check is remembered (a bounded cache of a
+    // pure function, so it changes nothing but the time).
+    let mut verified: HashMap<(UnitRef, UnitRef), bool> = HashMap::new();
     for path in paths {
         let mut entries = read_spill(&path)?;
         std::fs::remove_file(&path).ok();
@@ -147,18 +153,33 @@ pub fn run_task(
         for bucket in entries.chunk_by(|a, b| a.key == b.key) {
             for i in 1..bucket.len() {
                 let unit = bucket[i].unit;
+                let mut unit_chars = None;
                 for j in (0..i).rev().take(CHECKS_PER_UNIT) {
                     let other = bucket[j].unit;
                     stats.candidate_pairs += 1;
                     if let Some(threshold) = params.verify {
-                        let a = read(signatures, unit, &mut left)?;
-                        let b = read(signatures, other, &mut right)?;
-                        let threshold = if a.min(b) < params.short.0 {
-                            threshold.max(params.short.1)
-                        } else {
-                            threshold
+                        let similar = match verified.get(&(unit, other)) {
+                            Some(&similar) => similar,
+                            None => {
+                                let a = match unit_chars {
+                                    Some(chars) => chars,
+                                    None => *unit_chars.insert(read(signatures, unit, &mut left)?),
+                                };
+                                let b = read(signatures, other, &mut right)?;
+                                let threshold = if a.min(b) < params.short.0 {
+                                    threshold.max(params.short.1)
+                                } else {
+                                    threshold
+                                };
+                                let similar = estimated_jaccard(&left, &right) >= threshold;
+                                if verified.len() >= VERIFIED_CACHE {
+                                    verified.clear();
+                                }
+                                verified.insert((unit, other), similar);
+                                similar
+                            }
                         };
-                        if estimated_jaccard(&left, &right) < threshold {
+                        if !similar {
                             stats.rejected_pairs += 1;
                             continue;
                         }
