@@ -284,7 +284,7 @@ fn documents<'a>(
     config: &Config,
     chunks: &'a [batches::Chunk],
     ledger: Option<&'a mut dyn Recorder>,
-) -> Result<near::PartitionDocuments<'a>> {
+) -> Result<near::PositionedDocuments<'a>> {
     let resolver = Resolver::open(&config.dedup, &run.work.join("exact"))?;
     let outcomes = batches::read_in_order(chunks, run.work.join("extract"));
     Ok(Box::new(stream::kept_documents(outcomes, resolver, ledger)))
@@ -296,7 +296,7 @@ fn kept_documents<'a>(
     config: &Config,
     chunks: &'a [batches::Chunk],
     ledger: Option<&'a mut dyn Recorder>,
-) -> Result<near::PartitionDocuments<'a>> {
+) -> Result<near::PositionedDocuments<'a>> {
     let decisions = read_jsonl_zst(near::decision_shards(&run.root)?);
     let documents = documents(run, config, chunks, ledger)?;
     Ok(Box::new(near::apply(documents, decisions)))
@@ -323,7 +323,7 @@ fn partition_documents<'a>(
     chunks: &[batches::Chunk],
     partition: usize,
     ledger: Option<&'a mut dyn Recorder>,
-) -> Result<(Vec<usize>, near::PartitionDocuments<'a>)> {
+) -> Result<(Vec<usize>, near::PositionedDocuments<'a>)> {
     let mine: Vec<batches::Chunk> = chunks
         .iter()
         .filter(|c| c.partition == partition)
@@ -347,7 +347,7 @@ fn partition_kept_documents<'a>(
     chunks: &[batches::Chunk],
     partition: usize,
     ledger: Option<&'a mut dyn Recorder>,
-) -> Result<near::PartitionDocuments<'a>> {
+) -> Result<near::PositionedDocuments<'a>> {
     let (inputs, documents) = partition_documents(run, config, chunks, partition, ledger)?;
     let decisions = read_jsonl_zst::<near::DecisionRecord>(near::decision_shards(&run.root)?)
         .filter(move |d| {

@@ -203,8 +203,8 @@ pub fn partitions_of_task(
         .filter(move |p| p % tasks == task)
 }
 
-/// One partition's documents after exact dedup, in input order.
-pub type PartitionDocuments<'a> = Box<dyn Iterator<Item = Result<(Position, Document)>> + 'a>;
+/// Documents in input order (the whole corpus's, or one partition's), each with its position.
+pub type PositionedDocuments<'a> = Box<dyn Iterator<Item = Result<(Position, Document)>> + 'a>;
 
 /// Phase 1, task `task` of `tasks`: signs its partitions, in parallel.
 pub fn sign<'a>(
@@ -213,7 +213,7 @@ pub fn sign<'a>(
     partitions: &[usize],
     task: usize,
     tasks: usize,
-    documents_of: &(dyn Fn(usize) -> Result<PartitionDocuments<'a>> + Sync),
+    documents_of: &(dyn Fn(usize) -> Result<PositionedDocuments<'a>> + Sync),
     pool: &rayon::ThreadPool,
 ) -> Result<()> {
     let settings = &config.near_dedup;
