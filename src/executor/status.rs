@@ -138,16 +138,24 @@ pub fn report(root: &Path) -> Result<String> {
             writeln!(out, "  task {task:<4} job {}_{task}: {state}", job.id)?;
         }
     }
-    if let Some(finish) = submissions.jobs.iter().rev().find(|j| j.phase == "finish") {
-        let state = if run.is_finished() {
+    // The single jobs, each done once its phase marker (or, for finish, the report) exists.
+    for (phase, done) in [
+        ("near-dedup", run.is_done("near-dedup")),
+        ("vocab", run.is_done("vocab")),
+        ("finish", run.is_finished()),
+    ] {
+        let Some(job) = submissions.jobs.iter().rev().find(|j| j.phase == phase) else {
+            continue;
+        };
+        let state = if done {
             "finished".to_string()
         } else {
             queue
-                .get(&finish.id)
+                .get(&job.id)
                 .cloned()
                 .unwrap_or_else(|| "not running: run --resume".into())
         };
-        writeln!(out, "finish job {}: {state}", finish.id)?;
+        writeln!(out, "{phase} job {}: {state}", job.id)?;
     }
     Ok(out)
 }
