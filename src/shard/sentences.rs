@@ -13,34 +13,57 @@ const LINE_BREAKS: &[char] = &[
 ];
 
 /// Bytes that can begin a line break, and bytes that can begin a sentence end (。！？!?｡….):
-/// only at these is a character decoded. A lead byte is always a character boundary.
-const LINE_BREAK_LEADS: [bool; 256] = byte_set(b"\n\r\x0b\x0c\x1c\x1d\x1e\xc2\xe2");
-const SENTENCE_END_LEADS: [bool; 256] = byte_set(b"!?.\xe2\xe3\xef");
+/// only at these is a character decoded; other characters are stepped over whole (see `skip`).
+const LINE_BREAK_LEADS: [u8; 256] = steps(b"\n\r\x0b\x0c\x1c\x1d\x1e\xc2\xe2");
+const SENTENCE_END_LEADS: [u8; 256] = steps(b"!?.\xe2\xe3\xef");
 
-const fn byte_set(bytes: &[u8]) -> [bool; 256] {
-    let mut set = [false; 256];
+/// Per byte: 0 for the bytes of `stops`, else the length of the character the byte begins
+/// (1 for ASCII, and for continuation bytes, where a walk by characters never lands).
+const fn steps(stops: &[u8]) -> [u8; 256] {
+    let mut table = [1u8; 256];
+    let mut b = 0xC0;
+    while b < 256 {
+        table[b] = if b >= 0xF0 {
+            4
+        } else if b >= 0xE0 {
+            3
+        } else {
+            2
+        };
+        b += 1;
+    }
     let mut i = 0;
-    while i < bytes.len() {
-        set[bytes[i] as usize] = true;
+    while i < stops.len() {
+        table[stops[i] as usize] = 0;
         i += 1;
     }
-    set
+    table
+}
+
+/// The offset of the first character at or after `i` (a character boundary) whose first byte
+/// is a stop of `table`, or the end: a character per step, so ideographs cost one step, not
+/// three.
+fn skip(bytes: &[u8], mut i: usize, table: &[u8; 256]) -> usize {
+    while let Some(&b) = bytes.get(i) {
+        match table[b as usize] {
+            0 => return i,
+            step => i += step as usize,
+        }
+    }
+    bytes.len()
 }
 
 pub fn split(text: &str, max_chars: usize) -> Vec<&str> {
     let mut sentences = Vec::new();
     let mut start = 0;
     let bytes = text.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        if LINE_BREAK_LEADS[b as usize] {
-            let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
-                continue;
-            };
-            if LINE_BREAKS.contains(&c) {
-                split_line(text[start..i].trim(), max_chars, &mut sentences);
-                start = i + c.len_utf8();
-            }
+    let mut i = skip(bytes, 0, &LINE_BREAK_LEADS);
+    while let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) {
+        if LINE_BREAKS.contains(&c) {
+            split_line(text[start..i].trim(), max_chars, &mut sentences);
+            start = i + c.len_utf8();
         }
+        i = skip(bytes, i + c.len_utf8(), &LINE_BREAK_LEADS);
     }
     split_line(text[start..].trim(), max_chars, &mut sentences);
     sentences
@@ -51,11 +74,8 @@ fn split_line<'a>(line: &'a str, max_chars: usize, out: &mut Vec<&'a str>) {
     let bytes = line.as_bytes();
     let mut start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        if !SENTENCE_END_LEADS[bytes[i] as usize] {
-            i += 1;
-            continue;
-        }
+    loop {
+        i = skip(bytes, i, &SENTENCE_END_LEADS);
         let Some(c) = line[i..].chars().next() else {
             break;
         };
@@ -153,6 +173,14 @@ mod tests {
         assert_eq!(
             split("Chronic pain. The patient was stable.", 100),
             vec!["Chronic pain.", "The patient was stable."]
+        );
+    }
+
+    #[test]
+    fn characters_of_every_width_are_stepped_over() {
+        assert_eq!(
+            split("𠀀病。é好！\u{85}ab?中", 100),
+            vec!["𠀀病。", "é好！", "ab?", "中"]
         );
     }
 
