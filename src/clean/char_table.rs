@@ -1,5 +1,6 @@
-//! Per-character properties of the Basic Multilingual Plane computed once into a table, and the
-//! lead-byte test for common ideographs. Cleaning and filtering look at every character of the
+//! Per-character properties of the Basic Multilingual Plane computed once into a table, the
+//! lead-byte test for common ideographs, and walks that stop only at chosen lead bytes.
+//! Cleaning, filtering, dedup keys and sentence splitting look at every character of the
 //! corpus several times; a table lookup replaces a chain of range tests and Unicode property
 //! searches per character, and most ideographs are told from their first bytes alone.
 
@@ -10,6 +11,53 @@ pub fn starts_common_ideograph(rest: &[u8]) -> bool {
         [0xE5..=0xE9, ..] => true,             // U+5000–U+9FFF
         [0xE4, second, ..] => *second >= 0xB8, // U+4E00–U+4FFF
         _ => false,
+    }
+}
+
+/// A walk over UTF-8 a character at a time that stops only at characters whose first byte is
+/// one of a few stop bytes: an ideograph costs one step, not three.
+pub struct Stops {
+    /// Per byte: 0 for a stop, else the length of the character it begins (1 for ASCII, and
+    /// for continuation bytes, where a walk from a character boundary never lands).
+    steps: [u8; 256],
+}
+
+impl Stops {
+    pub const fn new(stops: &[u8]) -> Stops {
+        let mut steps = [1u8; 256];
+        let mut b = 0xC0;
+        while b < 256 {
+            steps[b] = if b >= 0xF0 {
+                4
+            } else if b >= 0xE0 {
+                3
+            } else {
+                2
+            };
+            b += 1;
+        }
+        let mut i = 0;
+        while i < stops.len() {
+            steps[stops[i] as usize] = 0;
+            i += 1;
+        }
+        Stops { steps }
+    }
+
+    /// 0 if `byte` is a stop, else the length of the character it begins.
+    pub fn step(&self, byte: u8) -> usize {
+        self.steps[byte as usize] as usize
+    }
+
+    /// The offset of the first stop at or after `i` (a character boundary), or the end.
+    pub fn next(&self, bytes: &[u8], mut i: usize) -> usize {
+        while let Some(&b) = bytes.get(i) {
+            match self.step(b) {
+                0 => return i,
+                step => i += step,
+            }
+        }
+        bytes.len()
     }
 }
 
@@ -48,5 +96,14 @@ mod tests {
         assert_eq!(table.get('a'), Some(1));
         assert_eq!(table.get('，'), Some(0));
         assert_eq!(table.get('𠀀'), None);
+    }
+
+    #[test]
+    fn walks_stop_only_at_stop_characters() {
+        let stops = Stops::new(b"\n\xe3");
+        let text = "a中é𠀀。b\n".as_bytes();
+        assert_eq!(stops.next(text, 0), "a中é𠀀".len());
+        assert_eq!(stops.next(text, "a中é𠀀。".len()), "a中é𠀀。b".len());
+        assert_eq!(stops.next(b"ab", 0), 2);
     }
 }

@@ -3,6 +3,8 @@
 //! only between English words ("pain. The"), never in 2.5mg or "1." list markers. Sentences
 //! longer than the cap are cut after ；，, or spaces near the cap, or at the cap itself.
 
+use crate::clean::char_table::Stops;
+
 const ENDS: &[char] = &['。', '！', '？', '!', '?', '｡'];
 const CLOSERS: &[char] = &['”', '’', '」', '』', '）', ')', '】', '》', '〕', '"', '\''];
 const SOFT_BREAKS: &[char] = &['；', ';', '，', ',', '、', ' '];
@@ -13,57 +15,21 @@ const LINE_BREAKS: &[char] = &[
 ];
 
 /// Bytes that can begin a line break, and bytes that can begin a sentence end (。！？!?｡….):
-/// only at these is a character decoded; other characters are stepped over whole (see `skip`).
-const LINE_BREAK_LEADS: [u8; 256] = steps(b"\n\r\x0b\x0c\x1c\x1d\x1e\xc2\xe2");
-const SENTENCE_END_LEADS: [u8; 256] = steps(b"!?.\xe2\xe3\xef");
-
-/// Per byte: 0 for the bytes of `stops`, else the length of the character the byte begins
-/// (1 for ASCII, and for continuation bytes, where a walk by characters never lands).
-const fn steps(stops: &[u8]) -> [u8; 256] {
-    let mut table = [1u8; 256];
-    let mut b = 0xC0;
-    while b < 256 {
-        table[b] = if b >= 0xF0 {
-            4
-        } else if b >= 0xE0 {
-            3
-        } else {
-            2
-        };
-        b += 1;
-    }
-    let mut i = 0;
-    while i < stops.len() {
-        table[stops[i] as usize] = 0;
-        i += 1;
-    }
-    table
-}
-
-/// The offset of the first character at or after `i` (a character boundary) whose first byte
-/// is a stop of `table`, or the end: a character per step, so ideographs cost one step, not
-/// three.
-fn skip(bytes: &[u8], mut i: usize, table: &[u8; 256]) -> usize {
-    while let Some(&b) = bytes.get(i) {
-        match table[b as usize] {
-            0 => return i,
-            step => i += step as usize,
-        }
-    }
-    bytes.len()
-}
+/// only at these is a character decoded.
+static LINE_BREAK_LEADS: Stops = Stops::new(b"\n\r\x0b\x0c\x1c\x1d\x1e\xc2\xe2");
+static SENTENCE_END_LEADS: Stops = Stops::new(b"!?.\xe2\xe3\xef");
 
 pub fn split(text: &str, max_chars: usize) -> Vec<&str> {
     let mut sentences = Vec::new();
     let mut start = 0;
     let bytes = text.as_bytes();
-    let mut i = skip(bytes, 0, &LINE_BREAK_LEADS);
+    let mut i = LINE_BREAK_LEADS.next(bytes, 0);
     while let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) {
         if LINE_BREAKS.contains(&c) {
             split_line(text[start..i].trim(), max_chars, &mut sentences);
             start = i + c.len_utf8();
         }
-        i = skip(bytes, i + c.len_utf8(), &LINE_BREAK_LEADS);
+        i = LINE_BREAK_LEADS.next(bytes, i + c.len_utf8());
     }
     split_line(text[start..].trim(), max_chars, &mut sentences);
     sentences
@@ -75,7 +41,7 @@ fn split_line<'a>(line: &'a str, max_chars: usize, out: &mut Vec<&'a str>) {
     let mut start = 0;
     let mut i = 0;
     loop {
-        i = skip(bytes, i, &SENTENCE_END_LEADS);
+        i = SENTENCE_END_LEADS.next(bytes, i);
         let Some(c) = line[i..].chars().next() else {
             break;
         };
