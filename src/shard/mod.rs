@@ -3,6 +3,7 @@
 //! the same sentences in the same order, tokenised with the vocabulary: Megatron-LM datasets
 //! (`megatron/{train,valid}_text_sentence.{bin,idx}`, one sequence per sentence, one document per
 //! document) and whole-word-mask references (`megatron/*_wordstart.*`, `wwm/*.ref.txt`).
+mod json;
 pub mod megatron;
 pub mod mlm;
 pub mod prepare;
@@ -203,6 +204,8 @@ struct Outputs<'a> {
     config: &'a BertConfig,
     docs: ShardWriter,
     docs_counts: PerShard,
+    /// A document's JSON line, reused so it grows to the longest once.
+    line: Vec<u8>,
     /// train, valid
     splits: [Split; 2],
     unk_id: Option<u32>,
@@ -281,6 +284,7 @@ impl<'a> Outputs<'a> {
             config,
             docs,
             docs_counts: PerShard::default(),
+            line: Vec::new(),
             splits: [
                 Split::create(out, "train", config, encoder, with_mlm)?,
                 Split::create(out, "valid", config, encoder, with_mlm)?,
@@ -302,7 +306,11 @@ impl<'a> Outputs<'a> {
         let stats = &mut self.stats;
         let n_sentences = sentences.len() as u64;
         let n_tokens: u64 = sentences.iter().map(|s| s.ids.len() as u64).sum();
-        let shard = self.docs.write_json_numbered(&doc)?;
+        self.line.clear();
+        json::push_document(&doc, &mut self.line)?;
+        let shard = self
+            .docs
+            .write_record_sized(&self.line, self.line.len() as u64)?;
         self.docs_counts.add(shard, n_sentences, n_tokens);
         stats.docs += 1;
         let chars = doc.text.chars().count();
