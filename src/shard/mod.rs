@@ -331,8 +331,10 @@ impl<'a> Outputs<'a> {
             if let Some(word_starts) = &mut split.word_starts {
                 word_starts.add_sequence(&s.word_starts)?;
             }
-            refs.push_str(&serde_json::to_string(&s.chinese_ref)?);
-            refs.push('\n');
+            if split.refs.is_some() {
+                refs.push_str(&serde_json::to_string(&s.chinese_ref)?);
+                refs.push('\n');
+            }
             if let Some(tokens) = &mut stats.tokens {
                 tokens.add_sentence(s.ids.len() as u64, valid);
                 tokens.unk_tokens +=
