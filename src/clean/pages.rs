@@ -5,6 +5,7 @@
 //! banners (`临床精神医学杂志 2022 年第 32 卷增刊`) and table-of-contents leader lines
 //! (`一、前言 ……… 1`) are removed. Records `pages`, `empty_pages` and `furniture_lines` in meta,
 //! and turns page breaks into line breaks (the line joiner decides whether a sentence goes on).
+use super::char_table::lines;
 use super::{count_in_meta, Meta, Step};
 use crate::document::PAGE_BREAK;
 use regex::Regex;
@@ -64,15 +65,12 @@ impl Step for Pages {
             // Furniture is rare outside PDFs: text without any keeps its allocation.
             let may_name_journal = may_name_journal(&text);
             if !self.remove_furniture
-                || !text
-                    .split('\n')
-                    .any(|line| is_furniture_anywhere(line.trim(), may_name_journal))
+                || !lines(&text).any(|line| is_furniture_anywhere(line.trim(), may_name_journal))
             {
                 return text;
             }
             let mut removed = 0;
-            let kept: Vec<&str> = text
-                .split('\n')
+            let kept: Vec<&str> = lines(&text)
                 .filter(|line| {
                     let furniture = is_furniture_anywhere(line.trim(), may_name_journal);
                     removed += furniture as usize;

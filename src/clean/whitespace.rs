@@ -1,6 +1,6 @@
 //! Whitespace: runs of spaces become one, lines are trimmed, and more than one blank line
 //! becomes one (a paragraph break). Page breaks are kept for layout-aware steps.
-use super::char_table::starts_common_ideograph;
+use super::char_table::{lines, starts_common_ideograph};
 use super::{Meta, Step};
 
 pub struct Collapse;
@@ -9,7 +9,7 @@ impl Step for Collapse {
     fn apply(&self, text: String, _: &mut Meta) -> String {
         let mut out = String::with_capacity(text.len());
         let mut blank_lines = 0;
-        for line in text.split('\n') {
+        for line in lines(&text) {
             let start = out.len();
             if is_collapsed(line) {
                 out.push_str(line);

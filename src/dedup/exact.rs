@@ -12,7 +12,7 @@
 //! in sorted source order is kept, whatever the thread or task count. Memory: one 16-byte key
 //! per distinct document and per distinct long paragraph, divided among the tasks.
 use super::DedupConfig;
-use crate::clean::char_table::Stops;
+use crate::clean::char_table::{lines, Stops};
 use crate::document::{Document, Reject, Verdict};
 use crate::shard::writer::AtomicFile;
 use anyhow::{bail, Context, Result};
@@ -79,7 +79,7 @@ impl DocumentKeys {
         // '\n' is whitespace, so the lines' runs in order are the document's runs: one pass
         // gathers them, and each key is then hashed in one call (cheaper than streaming).
         let mut joined = Vec::with_capacity(doc.text.len());
-        for (line_number, line) in doc.text.split('\n').enumerate() {
+        for (line_number, line) in lines(&doc.text).enumerate() {
             let begin = joined.len();
             let chars = non_space_runs(line, |run| joined.extend_from_slice(run));
             if config.paragraph_min_chars > 0 && chars >= config.paragraph_min_chars {
@@ -325,7 +325,7 @@ impl Resolver {
         }
         seen_lines.sort_unstable();
         let (mut removed_chars, mut total_chars) = (0, 0);
-        for (index, line) in doc.text.split('\n').enumerate() {
+        for (index, line) in lines(&doc.text).enumerate() {
             let chars = non_space_chars(line);
             total_chars += chars;
             if seen_lines.binary_search(&index).is_ok() {
