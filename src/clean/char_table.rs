@@ -61,6 +61,10 @@ impl Stops {
     }
 }
 
+/// Bytes that begin a character `char::is_whitespace` may accept (ASCII spaces, and the lead
+/// bytes of U+0085, U+00A0, U+1680, U+2000–U+205F and U+3000): only there is a character decoded.
+pub static SPACE_LEADS: Stops = Stops::new(b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \xc2\xe1\xe2\xe3");
+
 /// The lines of `text` as `text.split('\n')` gives them, found by a vectorised search (the
 /// standard library's searches a word at a time).
 pub fn lines(text: &str) -> Lines<'_> {

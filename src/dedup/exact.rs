@@ -12,7 +12,7 @@
 //! in sorted source order is kept, whatever the thread or task count. Memory: one 16-byte key
 //! per distinct document and per distinct long paragraph, divided among the tasks.
 use super::DedupConfig;
-use crate::clean::char_table::{lines, Stops};
+use crate::clean::char_table::{lines, SPACE_LEADS};
 use crate::document::{Document, Reject, Verdict};
 use crate::shard::writer::AtomicFile;
 use anyhow::{bail, Context, Result};
@@ -29,10 +29,6 @@ pub type Position = (u32, u32);
 
 /// `line` of a seen-record that marks the whole document.
 const WHOLE_DOCUMENT: u32 = u32::MAX;
-
-/// Bytes that begin a character `char::is_whitespace` may accept (ASCII spaces, and the lead
-/// bytes of U+0085, U+00A0, U+1680, U+2000–U+205F and U+3000): only there is a character decoded.
-static SPACE_LEADS: Stops = Stops::new(b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \xc2\xe1\xe2\xe3");
 
 /// Calls `run` with each maximal run of non-whitespace in `text`, in order, and returns the
 /// number of non-whitespace characters: one pass for both the key and the length.
