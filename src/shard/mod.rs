@@ -323,7 +323,7 @@ impl<'a> Outputs<'a> {
         let mut block = String::new();
         let mut refs = String::new();
         for s in &sentences {
-            block.push_str(&s.text);
+            block.push_str(&doc.text[s.span.clone()]);
             block.push('\n');
             if let Some(megatron) = &mut split.megatron {
                 megatron.add_sequence(&s.ids)?;

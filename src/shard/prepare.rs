@@ -7,6 +7,7 @@ use super::{sentences, BertConfig};
 use crate::document::Document;
 use crate::segment::Segmenter;
 use anyhow::Result;
+use std::ops::Range;
 use std::path::Path;
 
 /// Tokeniser and segmenter for the tokenised outputs.
@@ -47,7 +48,8 @@ impl Encoder {
 }
 
 pub struct Sentence {
-    pub text: String,
+    /// Where the sentence is in the document's text.
+    pub span: Range<usize>,
     /// Empty when no tokenised output is asked for.
     pub ids: Vec<u32>,
     pub word_starts: Vec<u32>,
@@ -67,23 +69,24 @@ pub fn prepare(
 ) -> Result<PreparedDocument> {
     let mut out = Vec::new();
     for text in sentences::split(&doc.text, config.max_sentence_chars) {
+        // Sentences are slices of the text.
+        let start = text.as_ptr() as usize - doc.text.as_ptr() as usize;
         let mut sentence = Sentence {
-            text: text.to_string(),
+            span: start..start + text.len(),
             ids: Vec::new(),
             word_starts: Vec::new(),
             chinese_ref: Vec::new(),
         };
         if let Some(encoder) = encoder {
-            let tokens = encoder.tokenizer.encode(&sentence.text);
+            let tokens = encoder.tokenizer.encode(text);
             if tokens.ids.is_empty() {
                 // Nothing BERT can read (control characters only): dropped from every output
                 // so text lines and token sequences stay one to one.
                 continue;
             }
             if let Some(segmenter) = &encoder.segmenter {
-                let words = segmenter.cut(&sentence.text);
-                let marks =
-                    wwm::mark_words(&sentence.text, &tokens, &words, &encoder.is_continuation);
+                let words = segmenter.cut(text);
+                let marks = wwm::mark_words(text, &tokens, &words, &encoder.is_continuation);
                 sentence.word_starts = marks.word_starts;
                 sentence.chinese_ref = marks.chinese_ref;
             }
