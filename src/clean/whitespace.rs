@@ -7,7 +7,8 @@ pub struct Collapse;
 
 impl Step for Collapse {
     fn apply(&self, text: String, _: &mut Meta) -> String {
-        let mut out = String::with_capacity(text.len());
+        // One more byte: the last line's '\n' is written before it is popped.
+        let mut out = String::with_capacity(text.len() + 1);
         let mut blank_lines = 0;
         for line in lines(&text) {
             let start = out.len();

@@ -320,7 +320,8 @@ impl<'a> Outputs<'a> {
             return Ok(());
         }
         let split = &mut self.splits[usize::from(valid)];
-        let mut block = String::new();
+        // Sentences are slices of the text: with their line breaks they fit in this.
+        let mut block = String::with_capacity(doc.text.len() + sentences.len() + 1);
         let mut refs = String::new();
         for s in &sentences {
             block.push_str(&doc.text[s.span.clone()]);

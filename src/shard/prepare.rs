@@ -67,8 +67,9 @@ pub fn prepare(
     config: &BertConfig,
     encoder: Option<&Encoder>,
 ) -> Result<PreparedDocument> {
-    let mut out = Vec::new();
-    for text in sentences::split(&doc.text, config.max_sentence_chars) {
+    let split = sentences::split(&doc.text, config.max_sentence_chars);
+    let mut out = Vec::with_capacity(split.len());
+    for text in split {
         // Sentences are slices of the text.
         let start = text.as_ptr() as usize - doc.text.as_ptr() as usize;
         let mut sentence = Sentence {
