@@ -179,3 +179,16 @@ pub fn count_in_meta(meta: &mut Meta, key: &str, n: usize) {
         meta.insert(key.to_string(), (old + n as u64).into());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_width_agrees_with_is_wide_for_every_character() {
+        let every: String = (0..=0x10FFFFu32).filter_map(char::from_u32).collect();
+        let expected: usize = every.chars().map(|c| 1 + is_wide(c) as usize).sum();
+        assert_eq!(display_width(&every), expected);
+        assert_eq!(display_width("a中，é"), 6);
+    }
+}

@@ -5,8 +5,10 @@
 //! banners (`临床精神医学杂志 2022 年第 32 卷增刊`) and table-of-contents leader lines
 //! (`一、前言 ……… 1`) are removed. Records `pages`, `empty_pages` and `furniture_lines` in meta,
 //! and turns page breaks into line breaks (the line joiner decides whether a sentence goes on).
+use super::char_table::lines;
 use super::{count_in_meta, Meta, Step};
 use crate::document::PAGE_BREAK;
+use memchr::memmem::Finder;
 use regex::Regex;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
@@ -60,21 +62,18 @@ static TOC_LEADER: LazyLock<Regex> =
 
 impl Step for Pages {
     fn apply(&self, text: String, meta: &mut Meta) -> String {
-        if !text.contains(PAGE_BREAK) {
+        if memchr::memchr(PAGE_BREAK as u8, text.as_bytes()).is_none() {
             // Furniture is rare outside PDFs: text without any keeps its allocation.
-            let may_name_journal = may_name_journal(&text);
+            let journals = JournalWords::of(&text);
             if !self.remove_furniture
-                || !text
-                    .split('\n')
-                    .any(|line| is_furniture_anywhere(line.trim(), may_name_journal))
+                || !lines(&text).any(|line| is_furniture_anywhere(line.trim(), &journals))
             {
                 return text;
             }
             let mut removed = 0;
-            let kept: Vec<&str> = text
-                .split('\n')
+            let kept: Vec<&str> = lines(&text)
                 .filter(|line| {
-                    let furniture = is_furniture_anywhere(line.trim(), may_name_journal);
+                    let furniture = is_furniture_anywhere(line.trim(), &journals);
                     removed += furniture as usize;
                     !furniture
                 })
@@ -104,7 +103,7 @@ impl Step for Pages {
         } else {
             HashSet::new()
         };
-        let may_name_journal = may_name_journal(&text);
+        let journals = JournalWords::of(&text);
         let mut out = String::with_capacity(text.len());
         let mut removed = 0;
         for lines in &pages {
@@ -116,7 +115,7 @@ impl Step for Pages {
                 let trimmed = line.trim();
                 let in_zone = zones.contains(i);
                 let furniture = self.remove_furniture
-                    && (is_furniture_anywhere(trimmed, may_name_journal)
+                    && (is_furniture_anywhere(trimmed, &journals)
                         || (in_zone
                             && (PAGE_NUMBER.is_match(trimmed)
                                 || running.contains(&signature(trimmed)))));
@@ -192,21 +191,49 @@ impl Zones {
     }
 }
 
-/// Whether any line of `text` could be a journal banner: one search of the whole text saves
-/// three per line.
-fn may_name_journal(text: &str) -> bool {
-    text.contains("杂志") || text.contains("学报") || text.contains("Vol")
+/// What a journal banner names: 杂志 or 学报, or Vol. A vectorised search each: one for several
+/// words looks for their first bytes, which are those of most Chinese characters.
+static JOURNAL_WORDS: LazyLock<[Finder<'static>; 3]> =
+    LazyLock::new(|| ["杂志", "学报", "Vol"].map(Finder::new));
+
+/// Where a text names a journal, found by one search of the whole text rather than three per
+/// line.
+struct JournalWords {
+    starts: Vec<usize>,
+    text_start: usize,
 }
 
-/// `may_name_journal`: whether the document holds a journal name at all.
-fn is_furniture_anywhere(line: &str, may_name_journal: bool) -> bool {
+impl JournalWords {
+    fn of(text: &str) -> JournalWords {
+        let mut starts: Vec<usize> = JOURNAL_WORDS
+            .iter()
+            .flat_map(|word| word.find_iter(text.as_bytes()))
+            .collect();
+        starts.sort_unstable();
+        JournalWords {
+            starts,
+            text_start: text.as_ptr() as usize,
+        }
+    }
+
+    /// Whether `line`, a slice of the text, names a journal (the words hold no line break or
+    /// space, so one that starts in the line ends in it).
+    fn in_line(&self, line: &str) -> bool {
+        let start = line.as_ptr() as usize - self.text_start;
+        let first_after = self.starts.partition_point(|&p| p < start);
+        self.starts
+            .get(first_after)
+            .is_some_and(|&p| p < start + line.len())
+    }
+}
+
+/// `journals`: where the document (of which `line` is a slice) names a journal.
+fn is_furniture_anywhere(line: &str, journals: &JournalWords) -> bool {
     // Cheap test first: every pattern ends in a digit, 页 or a decoration, or names a journal.
     let ends_like_furniture = line.chars().next_back().is_some_and(|c| {
         c.is_ascii_digit() || matches!(c, '页' | '-' | '—' | '–' | '·' | '•' | '・')
     });
-    let names_journal = || {
-        may_name_journal && (line.contains("杂志") || line.contains("学报") || line.contains("Vol"))
-    };
+    let names_journal = || journals.in_line(line);
     (ends_like_furniture || names_journal())
         && line.chars().count() <= MAX_FURNITURE_CHARS
         && (PAGE_COUNTER.is_match(line)

@@ -71,15 +71,14 @@ fn verbatim_prefix(text: &str) -> usize {
     let mut end = 0;
     let mut at = 0;
     while let Some(&lead) = bytes.get(at) {
-        // Common ideographs (told from their first bytes), printable ASCII and line breaks are
+        // Printable ASCII, line breaks and common ideographs (told from their first bytes) are
         // stable or kept.
-        if starts_common_ideograph(&bytes[at..]) {
-            at += 3;
-            end = at;
-            continue;
-        }
-        if matches!(lead, 0x20..=0x7E | b'\n') {
-            at += 1;
+        let length = match VERBATIM_LENGTH[lead as usize] {
+            0 if starts_common_ideograph(&bytes[at..]) => 3,
+            length => usize::from(length),
+        };
+        if length > 0 {
+            at += length;
             end = at;
             continue;
         }
@@ -96,6 +95,22 @@ fn verbatim_prefix(text: &str) -> usize {
     }
     text.len()
 }
+
+/// Per first byte: the length of the character it begins when that character is always written
+/// out unchanged (printable ASCII, '\n', U+5000–U+9FFF), else 0.
+static VERBATIM_LENGTH: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b {
+            0x20..=0x7E | 0x0A => 1,
+            0xE5..=0xE9 => 3,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+};
 
 /// NFKC leaves it alone, and it neither composes with the character before it nor reorders.
 fn is_inert(c: char) -> bool {

@@ -1,15 +1,16 @@
 //! Whitespace: runs of spaces become one, lines are trimmed, and more than one blank line
 //! becomes one (a paragraph break). Page breaks are kept for layout-aware steps.
-use super::char_table::starts_common_ideograph;
+use super::char_table::{lines, SPACE_LEADS};
 use super::{Meta, Step};
 
 pub struct Collapse;
 
 impl Step for Collapse {
     fn apply(&self, text: String, _: &mut Meta) -> String {
-        let mut out = String::with_capacity(text.len());
+        // One more byte: the last line's '\n' is written before it is popped.
+        let mut out = String::with_capacity(text.len() + 1);
         let mut blank_lines = 0;
-        for line in text.split('\n') {
+        for line in lines(&text) {
             let start = out.len();
             if is_collapsed(line) {
                 out.push_str(line);
@@ -55,23 +56,22 @@ fn is_collapsed(line: &str) -> bool {
     let bytes = line.as_bytes();
     let mut after_space = true; // the line start counts as one: no leading space
     let mut at = 0;
-    while at < bytes.len() {
-        // Most characters are common ideographs, told from their first bytes: no space.
-        if starts_common_ideograph(&bytes[at..]) {
-            at += 3;
+    loop {
+        // Characters that cannot be spaces (most of them) are stepped over whole.
+        let stop = SPACE_LEADS.next(bytes, at);
+        if stop > at {
             after_space = false;
-            continue;
         }
-        let Some(c) = line[at..].chars().next() else {
+        let Some(c) = line.get(stop..).and_then(|rest| rest.chars().next()) else {
             break;
         };
-        at += c.len_utf8();
+        at = stop + c.len_utf8();
         if c == ' ' {
             if after_space {
                 return false;
             }
             after_space = true;
-        } else if !c.is_ascii_graphic() && is_space(c) {
+        } else if is_space(c) {
             return false;
         } else {
             after_space = false;

@@ -12,6 +12,7 @@
 //! in sorted source order is kept, whatever the thread or task count. Memory: one 16-byte key
 //! per distinct document and per distinct long paragraph, divided among the tasks.
 use super::DedupConfig;
+use crate::clean::char_table::{lines, SPACE_LEADS};
 use crate::document::{Document, Reject, Verdict};
 use crate::shard::writer::AtomicFile;
 use anyhow::{bail, Context, Result};
@@ -20,7 +21,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufReader, Read, Write};
 use std::iter::Peekable;
 use std::path::{Path, PathBuf};
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_128;
 
 /// Where a document sits in input order: its input's index and its place among that input's
 /// outcomes.
@@ -29,45 +30,30 @@ pub type Position = (u32, u32);
 /// `line` of a seen-record that marks the whole document.
 const WHOLE_DOCUMENT: u32 = u32::MAX;
 
-/// Bytes that begin a character `char::is_whitespace` may accept (ASCII spaces, and the lead
-/// bytes of U+0085, U+00A0, U+1680, U+2000–U+205F and U+3000): only there is a character decoded.
-const SPACE_LEADS: [bool; 256] = {
-    let mut set = [false; 256];
-    let leads = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \xc2\xe1\xe2\xe3";
-    let mut i = 0;
-    while i < leads.len() {
-        set[leads[i] as usize] = true;
-        i += 1;
-    }
-    set
-};
-
 /// Calls `run` with each maximal run of non-whitespace in `text`, in order, and returns the
 /// number of non-whitespace characters: one pass for both the key and the length.
 fn non_space_runs(text: &str, mut run: impl FnMut(&[u8])) -> usize {
     let bytes = text.as_bytes();
     let (mut start, mut chars, mut i) = (0, 0, 0);
-    while let Some(offset) = bytes[i..].iter().position(|&b| SPACE_LEADS[b as usize]) {
-        let at = i + offset;
-        match text.get(at..).and_then(|rest| rest.chars().next()) {
-            Some(c) if c.is_whitespace() => {
-                chars += char_count(&bytes[start..at]);
-                run(&bytes[start..at]);
-                i = at + c.len_utf8();
-                start = i;
-            }
-            _ => i = at + 1,
-        }
+    while let Some(&b) = bytes.get(i) {
+        let step = match SPACE_LEADS.step(b) {
+            0 => match text.get(i..).and_then(|rest| rest.chars().next()) {
+                Some(c) if c.is_whitespace() => {
+                    run(&bytes[start..i]);
+                    i += c.len_utf8();
+                    start = i;
+                    continue;
+                }
+                Some(c) => c.len_utf8(),
+                None => 1,
+            },
+            step => step,
+        };
+        chars += 1;
+        i += step;
     }
-    chars += char_count(&bytes[start..]);
     run(&bytes[start..]);
     chars
-}
-
-/// Characters in valid UTF-8: the bytes that are not continuation bytes (a loop that
-/// vectorises).
-fn char_count(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count()
 }
 
 fn non_space_chars(line: &str) -> usize {
@@ -87,21 +73,18 @@ impl DocumentKeys {
     pub fn of(doc: &Document, at: Position, config: &DedupConfig) -> DocumentKeys {
         let mut paragraphs = Vec::new();
         // '\n' is whitespace, so the lines' runs in order are the document's runs: one pass
-        // feeds both the document's key and each line's.
-        let mut document = Xxh3::new();
-        for (line_number, line) in doc.text.split('\n').enumerate() {
-            let mut paragraph = Xxh3::new();
-            let chars = non_space_runs(line, |run| {
-                document.update(run);
-                paragraph.update(run);
-            });
+        // gathers them, and each key is then hashed in one call (cheaper than streaming).
+        let mut joined = Vec::with_capacity(doc.text.len());
+        for (line_number, line) in lines(&doc.text).enumerate() {
+            let begin = joined.len();
+            let chars = non_space_runs(line, |run| joined.extend_from_slice(run));
             if config.paragraph_min_chars > 0 && chars >= config.paragraph_min_chars {
-                paragraphs.push((line_number as u32, paragraph.digest128()));
+                paragraphs.push((line_number as u32, xxh3_128(&joined[begin..])));
             }
         }
         DocumentKeys {
             at,
-            document: document.digest128(),
+            document: xxh3_128(&joined),
             paragraphs,
         }
     }
@@ -357,7 +340,7 @@ impl Resolver {
         }
         seen_lines.sort_unstable();
         let (mut removed_chars, mut total_chars) = (0, 0);
-        for (index, line) in doc.text.split('\n').enumerate() {
+        for (index, line) in lines(&doc.text).enumerate() {
             let chars = non_space_chars(line);
             total_chars += chars;
             if seen_lines.binary_search(&index).is_ok() {
@@ -425,8 +408,10 @@ pub fn read_keys(path: &Path) -> impl Iterator<Item = Result<DocumentKeys>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xxhash_rust::xxh3::Xxh3;
 
-    /// A text's key, as `DocumentKeys::of` computes it in the same pass as its lines'.
+    /// A text's key, streamed a run at a time (`DocumentKeys::of` hashes the joined runs in one
+    /// call: the two must agree).
     fn key(text: &str) -> u128 {
         let mut hasher = Xxh3::new();
         non_space_runs(text, |run| hasher.update(run));

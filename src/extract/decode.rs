@@ -24,7 +24,7 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     if let Some(encoding) = utf16_bom_or_guess(bytes) {
         return lossy(encoding, bytes, encoding.name());
     }
-    if let Ok(text) = std::str::from_utf8(bytes) {
+    if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
         return Decoded {
             text: text.to_string(),
             encoding: "utf-8",

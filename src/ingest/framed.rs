@@ -100,6 +100,17 @@ mod tests {
     }
 
     #[test]
+    fn texts_saved_as_strings_still_read() {
+        let doc = Document::new("a.txt", None, "糖尿病".to_string());
+        let as_strings = serde_json::to_value(Outcome::Kept(doc.clone())).unwrap();
+        let bytes = rmp_serde::to_vec_named(&as_strings).unwrap();
+        match rmp_serde::from_slice(&bytes).unwrap() {
+            Outcome::Kept(back) => assert_eq!(back, doc),
+            _ => panic!("not a kept document"),
+        }
+    }
+
+    #[test]
     fn a_truncated_file_is_one_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("records");

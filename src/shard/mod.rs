@@ -3,6 +3,7 @@
 //! the same sentences in the same order, tokenised with the vocabulary: Megatron-LM datasets
 //! (`megatron/{train,valid}_text_sentence.{bin,idx}`, one sequence per sentence, one document per
 //! document) and whole-word-mask references (`megatron/*_wordstart.*`, `wwm/*.ref.txt`).
+mod json;
 pub mod megatron;
 pub mod mlm;
 pub mod prepare;
@@ -234,6 +235,8 @@ struct Outputs<'a> {
     config: &'a BertConfig,
     docs: ShardWriter,
     docs_counts: PerShard,
+    /// A document's JSON line, reused so it grows to the longest once.
+    line: Vec<u8>,
     /// train, valid
     splits: [Split; 2],
     unk_id: Option<u32>,
@@ -312,6 +315,7 @@ impl<'a> Outputs<'a> {
             config,
             docs,
             docs_counts: PerShard::default(),
+            line: Vec::new(),
             splits: [
                 Split::create(out, "train", config, encoder, with_mlm)?,
                 Split::create(out, "valid", config, encoder, with_mlm)?,
@@ -333,7 +337,11 @@ impl<'a> Outputs<'a> {
         let stats = &mut self.stats;
         let n_sentences = sentences.len() as u64;
         let n_tokens: u64 = sentences.iter().map(|s| s.ids.len() as u64).sum();
-        let shard = self.docs.write_json_numbered(&doc)?;
+        self.line.clear();
+        json::push_document(&doc, &mut self.line)?;
+        let shard = self
+            .docs
+            .write_record_sized(&self.line, self.line.len() as u64)?;
         self.docs_counts.add(shard, n_sentences, n_tokens);
         stats.docs += 1;
         let chars = doc.text.chars().count();
@@ -343,10 +351,18 @@ impl<'a> Outputs<'a> {
             return Ok(());
         }
         let split = &mut self.splits[usize::from(valid)];
-        let mut block = String::new();
+        // Sentences are slices of the text: with their line breaks they fit in this.
+        let mut block = String::with_capacity(doc.text.len() + sentences.len() + 1);
         let mut refs = String::new();
         for s in &sentences {
-            block.push_str(&s.text);
+            // Prepared documents may come back from disk (a Slurm run): never trust a span.
+            let Some(text) = doc.text.get(s.span.clone()) else {
+                bail!(
+                    "{}: a prepared sentence lies outside its text: rerun without --resume",
+                    doc.source
+                );
+            };
+            block.push_str(text);
             block.push('\n');
             if let Some(megatron) = &mut split.megatron {
                 megatron.add_sequence(&s.ids)?;
@@ -354,8 +370,10 @@ impl<'a> Outputs<'a> {
             if let Some(word_starts) = &mut split.word_starts {
                 word_starts.add_sequence(&s.word_starts)?;
             }
-            refs.push_str(&serde_json::to_string(&s.chinese_ref)?);
-            refs.push('\n');
+            if split.refs.is_some() {
+                refs.push_str(&serde_json::to_string(&s.chinese_ref)?);
+                refs.push('\n');
+            }
             if let Some(tokens) = &mut stats.tokens {
                 tokens.add_sentence(s.ids.len() as u64, valid);
                 tokens.unk_tokens +=

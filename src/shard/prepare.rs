@@ -8,6 +8,7 @@ use crate::document::Document;
 use crate::segment::Segmenter;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 use std::path::Path;
 
 /// Tokeniser and segmenter for the tokenised outputs.
@@ -49,7 +50,8 @@ impl Encoder {
 
 #[derive(Serialize, Deserialize)]
 pub struct Sentence {
-    pub text: String,
+    /// Where the sentence is in the document's text.
+    pub span: Range<usize>,
     /// Empty when no tokenised output is asked for.
     pub ids: Vec<u32>,
     pub word_starts: Vec<u32>,
@@ -68,25 +70,27 @@ pub fn prepare(
     config: &BertConfig,
     encoder: Option<&Encoder>,
 ) -> Result<PreparedDocument> {
-    let mut out = Vec::new();
-    for text in sentences::split(&doc.text, config.max_sentence_chars) {
+    let split = sentences::split(&doc.text, config.max_sentence_chars);
+    let mut out = Vec::with_capacity(split.len());
+    for text in split {
+        // Sentences are slices of the text.
+        let start = text.as_ptr() as usize - doc.text.as_ptr() as usize;
         let mut sentence = Sentence {
-            text: text.to_string(),
+            span: start..start + text.len(),
             ids: Vec::new(),
             word_starts: Vec::new(),
             chinese_ref: Vec::new(),
         };
         if let Some(encoder) = encoder {
-            let tokens = encoder.tokenizer.encode(&sentence.text);
+            let tokens = encoder.tokenizer.encode(text);
             if tokens.ids.is_empty() {
                 // Nothing BERT can read (control characters only): dropped from every output
                 // so text lines and token sequences stay one to one.
                 continue;
             }
             if let Some(segmenter) = &encoder.segmenter {
-                let words = segmenter.cut(&sentence.text);
-                let marks =
-                    wwm::mark_words(&sentence.text, &tokens, &words, &encoder.is_continuation);
+                let words = segmenter.cut(text);
+                let marks = wwm::mark_words(text, &tokens, &words, &encoder.is_continuation);
                 sentence.word_starts = marks.word_starts;
                 sentence.chinese_ref = marks.chinese_ref;
             }

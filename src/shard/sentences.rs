@@ -3,6 +3,8 @@
 //! only between English words ("pain. The"), never in 2.5mg or "1." list markers. Sentences
 //! longer than the cap are cut after ；，, or spaces near the cap, or at the cap itself.
 
+use crate::clean::char_table::Stops;
+
 const ENDS: &[char] = &['。', '！', '？', '!', '?', '｡'];
 const CLOSERS: &[char] = &['”', '’', '」', '』', '）', ')', '】', '》', '〕', '"', '\''];
 const SOFT_BREAKS: &[char] = &['；', ';', '，', ',', '、', ' '];
@@ -13,34 +15,21 @@ const LINE_BREAKS: &[char] = &[
 ];
 
 /// Bytes that can begin a line break, and bytes that can begin a sentence end (。！？!?｡….):
-/// only at these is a character decoded. A lead byte is always a character boundary.
-const LINE_BREAK_LEADS: [bool; 256] = byte_set(b"\n\r\x0b\x0c\x1c\x1d\x1e\xc2\xe2");
-const SENTENCE_END_LEADS: [bool; 256] = byte_set(b"!?.\xe2\xe3\xef");
-
-const fn byte_set(bytes: &[u8]) -> [bool; 256] {
-    let mut set = [false; 256];
-    let mut i = 0;
-    while i < bytes.len() {
-        set[bytes[i] as usize] = true;
-        i += 1;
-    }
-    set
-}
+/// only at these is a character decoded.
+static LINE_BREAK_LEADS: Stops = Stops::new(b"\n\r\x0b\x0c\x1c\x1d\x1e\xc2\xe2");
+static SENTENCE_END_LEADS: Stops = Stops::new(b"!?.\xe2\xe3\xef");
 
 pub fn split(text: &str, max_chars: usize) -> Vec<&str> {
     let mut sentences = Vec::new();
     let mut start = 0;
     let bytes = text.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        if LINE_BREAK_LEADS[b as usize] {
-            let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
-                continue;
-            };
-            if LINE_BREAKS.contains(&c) {
-                split_line(text[start..i].trim(), max_chars, &mut sentences);
-                start = i + c.len_utf8();
-            }
+    let mut i = LINE_BREAK_LEADS.next(bytes, 0);
+    while let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) {
+        if LINE_BREAKS.contains(&c) {
+            split_line(text[start..i].trim(), max_chars, &mut sentences);
+            start = i + c.len_utf8();
         }
+        i = LINE_BREAK_LEADS.next(bytes, i + c.len_utf8());
     }
     split_line(text[start..].trim(), max_chars, &mut sentences);
     sentences
@@ -51,11 +40,8 @@ fn split_line<'a>(line: &'a str, max_chars: usize, out: &mut Vec<&'a str>) {
     let bytes = line.as_bytes();
     let mut start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        if !SENTENCE_END_LEADS[bytes[i] as usize] {
-            i += 1;
-            continue;
-        }
+    loop {
+        i = SENTENCE_END_LEADS.next(bytes, i);
         let Some(c) = line[i..].chars().next() else {
             break;
         };
@@ -153,6 +139,14 @@ mod tests {
         assert_eq!(
             split("Chronic pain. The patient was stable.", 100),
             vec!["Chronic pain.", "The patient was stable."]
+        );
+    }
+
+    #[test]
+    fn characters_of_every_width_are_stepped_over() {
+        assert_eq!(
+            split("𠀀病。é好！\u{85}ab?中", 100),
+            vec!["𠀀病。", "é好！", "ab?", "中"]
         );
     }
 
