@@ -43,12 +43,13 @@ const MARGIN_GAP: f32 = 1.0;
 /// ... and by at least this many times the usual space between lines (widely spaced lines, as
 /// in vertical text, are not a header and its text).
 const MARGIN_SPACING: f32 = 2.0;
-/// A gutter may be crossed by one box in this many (at least `MIN_CROSSERS`), each reaching at
-/// most `MAX_OVERHANG` line heights past it: enough for a line that took in a speck, never a
-/// title across both columns.
+/// A gutter may be crossed by one box in this many (at least `MIN_CROSSERS`), each a line reaching
+/// at most `MAX_OVERHANG` line heights past it (enough for a line that took in a speck, never a
+/// title across both columns) or a speck in the gutter reaching `SPECK_OVERHANG` past its edges.
 const BOXES_PER_CROSSER: usize = 20;
 const MIN_CROSSERS: usize = 2;
 const MAX_OVERHANG: f32 = 2.0;
+const SPECK_OVERHANG: f32 = 1.0;
 /// Only the middle of each box counts for vertical gaps: detector boxes are padded, so adjacent
 /// lines' boxes overlap.
 const CORE_HEIGHT: f32 = 0.6;
@@ -384,7 +385,8 @@ fn crossed_gutter(
     line_height: f32,
     is_gutter: impl Fn(f32, f32) -> bool,
 ) -> Option<f32> {
-    let tolerated = (boxes.len() / BOXES_PER_CROSSER).max(MIN_CROSSERS) as i32;
+    let tolerated = (boxes.len() / BOXES_PER_CROSSER).max(MIN_CROSSERS);
+    let limit = tolerated as i32;
     let mut events: Vec<(f32, i32)> = boxes.iter().flat_map(|b| [(b.x0, 1), (b.x1, -1)]).collect();
     // At equal positions an end comes before a start: boxes that touch do not overlap.
     events.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
@@ -392,9 +394,9 @@ fn crossed_gutter(
     for (x, step) in events {
         let before = covered;
         covered += step;
-        if before > tolerated && covered <= tolerated {
+        if before > limit && covered <= limit {
             run_start = Some(x);
-        } else if before <= tolerated && covered > tolerated {
+        } else if before <= limit && covered > limit {
             if let Some(found) = run_start.take().and_then(|start| {
                 gutter_at((start + x) / 2.0, boxes, tolerated, line_height, &is_gutter)
             }) {
@@ -407,35 +409,41 @@ fn crossed_gutter(
     best.map(|(at, _)| at)
 }
 
-/// The gutter through `through`, if the boxes crossing it are few, each a line of text (a table
-/// cell straddling the gutter is no overgrown line) reaching at most `MAX_OVERHANG` line heights
-/// past it on its shorter side, and the others leave a gap between columns of text: its middle
-/// and width.
+/// The gutter through `through`, if the boxes crossing it are few and each either a line of text
+/// reaching at most `MAX_OVERHANG` line heights past it on its shorter side, or a speck (a piece
+/// of watermark read as a character) within the gutter give or take `SPECK_OVERHANG` line
+/// heights, and the others leave a gap between columns of text: its middle and width. A table
+/// cell straddling the gutter is neither.
 fn gutter_at(
     through: f32,
     boxes: &[TextBox],
-    tolerated: i32,
+    tolerated: usize,
     line_height: f32,
     is_gutter: impl Fn(f32, f32) -> bool,
 ) -> Option<(f32, f32)> {
-    let (mut crossers, mut left_edge, mut right_edge) = (0, f32::NEG_INFINITY, f32::INFINITY);
+    let (mut crossers, mut left_edge, mut right_edge) =
+        (Vec::new(), f32::NEG_INFINITY, f32::INFINITY);
     for b in boxes {
         if b.x0 < through && b.x1 > through {
-            crossers += 1;
-            if (through - b.x0).min(b.x1 - through) > MAX_OVERHANG * line_height
-                || b.x1 - b.x0 < TEXT_COLUMN_WIDTH * line_height
-            {
-                return None;
-            }
+            crossers.push(b);
         } else if b.x1 <= through {
             left_edge = left_edge.max(b.x1);
         } else {
             right_edge = right_edge.min(b.x0);
         }
     }
+    let overgrown_line = |b: &TextBox| {
+        b.x1 - b.x0 >= TEXT_COLUMN_WIDTH * line_height
+            && (through - b.x0).min(b.x1 - through) <= MAX_OVERHANG * line_height
+    };
+    let speck = |b: &TextBox| {
+        b.x0 >= left_edge - SPECK_OVERHANG * line_height
+            && b.x1 <= right_edge + SPECK_OVERHANG * line_height
+    };
     let width = right_edge - left_edge;
     let at = (left_edge + right_edge) / 2.0;
-    (crossers <= tolerated
+    (crossers.len() <= tolerated
+        && crossers.iter().all(|b| overgrown_line(b) || speck(b))
         && width.is_finite()
         && width >= COLUMN_GAP * line_height
         && is_gutter(at, width))
@@ -618,6 +626,20 @@ mod tests {
         lines[7].0[1][0] = 540.0;
         lines[7].0[2][0] = 540.0;
         assert_eq!(reading_order(lines), expected.join("\n"));
+    }
+
+    #[test]
+    fn reads_columns_apart_when_a_speck_stands_in_the_gutter() {
+        // A piece of watermark between the columns, read as a character.
+        let (mut lines, expected) = two_columns();
+        lines.push(line(470.0, 300.0, 530.0, "斑"));
+        let text = reading_order(lines);
+        let without_speck: Vec<&str> = text
+            .lines()
+            .map(|row| row.trim_end_matches("斑").trim())
+            .filter(|row| !row.is_empty())
+            .collect();
+        assert_eq!(without_speck, expected);
     }
 
     #[test]
