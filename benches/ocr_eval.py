@@ -24,7 +24,9 @@ Speed = pages per CPU-second (user + sys of the driver and its children, one OCR
 time), i.e. pages per second per core; rendering the eval images is not counted.
 
 Sample: one page of each of the six files in SAMPLE per setting (--pages-per-file 2 takes two), the
-3 scanned pages, 3 dpi × clean/degraded: 39 pages per engine. On the 2-core VM shared with other
+3 scanned pages, 3 dpi × clean/degraded: 39 pages per engine. --sample journals takes instead every
+page of the nine two-column Chinese journal PDFs in JOURNALS (every third of the 25-page guideline):
+78 pages per setting, a wider check that reading order holds on layouts the six were not chosen for. On the 2-core VM shared with other
 builds this took 2–4.5 min for faster-paddle, 10 min for rapidocr and 15 min for tesseract (psm 3
 everywhere, psm 6 once).
 Columns, for each reference: CER as defined above (median and worst page); CER with free block moves
@@ -35,7 +37,7 @@ engine's mean confidence and pages per CPU-second. --per-page adds a table of ev
 
 Needs: poppler-utils, tesseract-ocr + tesseract-ocr-chi-sim, pip faster-paddle rapidocr onnxruntime
 rapidfuzz pillow.
-Usage: benches/ocr_eval.py [--pages-per-file N]
+Usage: benches/ocr_eval.py [--pages-per-file N] [--sample journals]
        [--engines faster-paddle:3,rapidocr:3,tesseract:3,tesseract:6]
        [--dpis 150,200,300] [--reference raw|reading|both] [--per-page] [--save pages.jsonl]
 """
@@ -65,6 +67,18 @@ SAMPLE = [
     ("zh_guideline_np_assessment_2024_cjpm_cqvip.pdf", [2, 4]),
     ("zh_consensus_perioperative_cancer_pain_2020_cjco_adultpdf.pdf", [2, 3]),
     ("zh_textbook_tcm_internal_medicine_excerpt_distiller.pdf", [14, 20]),
+]
+# Every page of the two-column Chinese journal PDFs in ../shared (--sample journals).
+JOURNALS = [
+    ("zh_consensus_pca_cancer_pain_2023_cjco_acrobat.pdf", range(1, 8)),
+    ("zh_consensus_cancer_pain_mgmt_2025_cjpm_cnki.pdf", range(1, 16)),
+    ("zh_consensus_fibromyalgia_2023_sowise.pdf", range(1, 12)),
+    ("zh_guideline_np_assessment_2024_cjpm_cqvip.pdf", range(1, 11)),
+    ("zh_consensus_perioperative_cancer_pain_2020_cjco_adultpdf.pdf", range(1, 9)),
+    ("zh_consensus_opioid_ae_tcm_2019_cjco_adultpdf.pdf", range(1, 4)),
+    ("zh_consensus_phn_2016_cjpm_cnki_watermark.pdf", range(1, 8)),
+    ("zh_consensus_scs_2024_pumch_adultpdf_pua.pdf", range(1, 10)),
+    ("zh_guideline_neuropathic_pain_2024_cjpainol_founder_enc.pdf", range(2, 26, 3)),
 ]
 SCANNED = ("zh_textbook_tcm_scanned_imageonly.pdf", "zh_textbook_tcm_internal_medicine_excerpt_distiller.pdf", 14)
 DPIS = [150, 200, 300]
@@ -161,6 +175,8 @@ def run_driver(engine, psm, dpi, inputs):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages-per-file", type=int, default=1)
+    parser.add_argument("--sample", choices=["default", "journals"], default="default",
+                        help="the six files' sample pages, or every page of the journal PDFs")
     parser.add_argument("--engines", default="faster-paddle:3,rapidocr:3,tesseract:3,tesseract:6")
     parser.add_argument("--dpis", default=",".join(map(str, DPIS)))
     parser.add_argument("--reference", choices=["raw", "reading", "both"], default="both",
@@ -174,7 +190,10 @@ def main():
     subprocess.run(["cargo", "build", "--release", "-q", "--example", "ocr_pages"], cwd=REPO, check=True)
     engines = [(e.split(":")[0], int(e.split(":")[1])) for e in args.engines.split(",")]
     dpis = [int(d) for d in args.dpis.split(",")]
-    pages = [(PDFS / f, p) for f, ps in SAMPLE for p in ps[: args.pages_per_file]]
+    if args.sample == "journals":
+        pages = [(PDFS / f, p) for f, ps in JOURNALS for p in ps]
+    else:
+        pages = [(PDFS / f, p) for f, ps in SAMPLE for p in ps[: args.pages_per_file]]
     references = {(pdf, page): {n: reference_text(pdf, page, n) for n in names} for pdf, page in pages}
     rows = []
     with tempfile.TemporaryDirectory() as scratch:

@@ -27,12 +27,29 @@ impl TextBox {
 
 /// A gutter at least this many line heights wide separates columns.
 const COLUMN_GAP: f32 = 1.0;
-/// Columns of running text have lines at least this many line heights long (in median); narrower
-/// columns are a table's, read row by row where rows are apart.
+/// Columns of running text have lines at least this many line heights long (in median: a line
+/// height is about a Chinese character's width, and even a sidebar holds 15 a line); narrower
+/// columns are a table's (a risk factor's name beside its description), read row by row where
+/// rows are apart.
 const TEXT_COLUMN_WIDTH: f32 = 8.0;
 /// A gutter between columns of text is narrow beside their lines (a journal's is one or two
 /// characters against twenty); a gap half as wide as the lines beside it parts table cells.
 const MAX_GUTTER_SHARE: f32 = 0.5;
+/// A band of at most this many line heights at the top or bottom of the page, apart from the rest
+/// by at least `MARGIN_GAP` line heights, is page furniture read on its own (running headers sit
+/// about two line heights above the text; lines of text, half of one apart).
+const MARGIN_BAND_HEIGHT: f32 = 2.5;
+const MARGIN_GAP: f32 = 1.0;
+/// ... and by at least this many times the usual space between lines (widely spaced lines, as
+/// in vertical text, are not a header and its text).
+const MARGIN_SPACING: f32 = 2.0;
+/// A gutter may be crossed by one box in this many (at least `MIN_CROSSERS`), each a line reaching
+/// at most `MAX_OVERHANG` line heights past it (enough for a line that took in a speck, never a
+/// title across both columns) or a speck in the gutter reaching `SPECK_OVERHANG` past its edges.
+const BOXES_PER_CROSSER: usize = 20;
+const MIN_CROSSERS: usize = 2;
+const MAX_OVERHANG: f32 = 2.0;
+const SPECK_OVERHANG: f32 = 1.0;
 /// Only the middle of each box counts for vertical gaps: detector boxes are padded, so adjacent
 /// lines' boxes overlap.
 const CORE_HEIGHT: f32 = 0.6;
@@ -174,7 +191,7 @@ fn page_skew(lines: &[(Quad, String)]) -> f32 {
 fn boxes_in_order(boxes: Vec<TextBox>) -> String {
     let mut ordered = Vec::with_capacity(boxes.len());
     let line_height = median_height(&boxes);
-    cut(boxes, line_height, &mut ordered);
+    cut(boxes, line_height, &[], &mut ordered);
     let mut text = String::new();
     let mut previous: Option<&TextBox> = None;
     for line in &ordered {
@@ -195,9 +212,22 @@ fn median_height(boxes: &[TextBox]) -> f32 {
     heights.get(heights.len() / 2).copied().unwrap_or(1.0)
 }
 
-fn cut(mut boxes: Vec<TextBox>, line_height: f32, out: &mut Vec<TextBox>) {
+/// Recursive XY-cut. `table_gaps` are the x ranges of gaps that an enclosing region found to part
+/// table cells rather than columns of text: a fragment of that table (a few rows with long cells)
+/// is not judged again on its own.
+fn cut(
+    mut boxes: Vec<TextBox>,
+    line_height: f32,
+    table_gaps: &[(f32, f32)],
+    out: &mut Vec<TextBox>,
+) {
     if boxes.len() <= 1 {
         out.extend(boxes);
+        return;
+    }
+    if let Some((first, second)) = split_margin_band(&boxes, line_height) {
+        cut(first, line_height, table_gaps, out);
+        cut(second, line_height, table_gaps, out);
         return;
     }
     let column_gap = widest_gap(&boxes, |b| (b.x0, b.x1));
@@ -205,22 +235,41 @@ fn cut(mut boxes: Vec<TextBox>, line_height: f32, out: &mut Vec<TextBox>) {
         let margin = b.height() * (1.0 - CORE_HEIGHT) / 2.0;
         (b.y0 + margin, b.y1 - margin)
     });
+    let is_gutter = |at: f32, width: f32| {
+        let (start, end) = (at - width / 2.0, at + width / 2.0);
+        !table_gaps.iter().any(|&(s, e)| s < end && start < e)
+            && text_columns_beside(&boxes, at, width, line_height)
+    };
+    let mut table_gaps = table_gaps.to_vec();
     let split = match (column_gap, row_gap) {
         (Some((at, width)), _)
-            if width >= COLUMN_GAP * line_height
-                && (row_gap.is_none() || text_columns_beside(&boxes, at, width, line_height)) =>
+            if width >= COLUMN_GAP * line_height && (row_gap.is_none() || is_gutter(at, width)) =>
         {
             Some((at, true))
         }
-        (_, Some((at, _))) => Some((at, false)),
-        (Some((at, _)), None) => Some((at, true)),
-        (None, None) => None,
+        _ => match (
+            crossed_gutter(&boxes, line_height, is_gutter),
+            column_gap,
+            row_gap,
+        ) {
+            (Some(at), _, _) => Some((at, true)),
+            (None, column_gap, Some((at, _))) => {
+                if let Some((gap_at, width)) =
+                    column_gap.filter(|&(_, width)| width >= COLUMN_GAP * line_height)
+                {
+                    table_gaps.push((gap_at - width / 2.0, gap_at + width / 2.0));
+                }
+                Some((at, false))
+            }
+            (None, Some((at, _)), None) => Some((at, true)),
+            (None, None, None) => None,
+        },
     };
     match split {
         Some((at, vertical)) => {
             let (first, second): (Vec<TextBox>, Vec<TextBox>) = boxes.into_iter().partition(|b| {
                 if vertical {
-                    b.x1 <= at
+                    (b.x0 + b.x1) / 2.0 <= at
                 } else {
                     b.y_centre() <= at
                 }
@@ -233,8 +282,8 @@ fn cut(mut boxes: Vec<TextBox>, line_height: f32, out: &mut Vec<TextBox>) {
                 out.extend(all);
                 return;
             }
-            cut(first, line_height, out);
-            cut(second, line_height, out);
+            cut(first, line_height, &table_gaps, out);
+            cut(second, line_height, &table_gaps, out);
         }
         None => {
             sort_rows(&mut boxes);
@@ -250,7 +299,7 @@ fn text_columns_beside(boxes: &[TextBox], at: f32, gap: f32, line_height: f32) -
     let median_width = |left: bool| {
         let mut widths: Vec<f32> = boxes
             .iter()
-            .filter(|b| (b.x1 <= at) == left)
+            .filter(|b| ((b.x0 + b.x1) / 2.0 <= at) == left)
             .map(|b| b.x1 - b.x0)
             .collect();
         widths.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
@@ -258,6 +307,147 @@ fn text_columns_beside(boxes: &[TextBox], at: f32, gap: f32, line_height: f32) -
     };
     let narrower = median_width(true).min(median_width(false));
     narrower >= TEXT_COLUMN_WIDTH * line_height && gap <= MAX_GUTTER_SHARE * narrower
+}
+
+/// A thin band of rows at the top or bottom of the boxes, apart from the rest by more than a
+/// blank line and by much more than lines are apart: a running header, page number or printer's
+/// slug. It is cut off first, so that its pieces are not read with the columns they happen to
+/// stand over (the page number over the left column, the journal's name over the right one).
+/// Returns (first, second) in reading order.
+fn split_margin_band(boxes: &[TextBox], line_height: f32) -> Option<(Vec<TextBox>, Vec<TextBox>)> {
+    let mut spacing = None;
+    let mut apart = |gap: f32| {
+        gap >= MARGIN_GAP * line_height
+            && gap >= MARGIN_SPACING * *spacing.get_or_insert_with(|| line_spacing(boxes))
+    };
+    if let Some(below) = band_limit(boxes.iter().map(|b| (b.y0, b.y1)), line_height, &mut apart) {
+        return Some(boxes.iter().cloned().partition(|b| b.y0 < below));
+    }
+    // The bottom band is the top band of the page turned upside down.
+    let above = band_limit(
+        boxes.iter().map(|b| (-b.y1, -b.y0)),
+        line_height,
+        &mut apart,
+    )?;
+    let (band, rest): (Vec<TextBox>, Vec<TextBox>) =
+        boxes.iter().cloned().partition(|b| -b.y1 < above);
+    Some((rest, band))
+}
+
+/// Where the spans (start, end) at the low end of an axis stop being a margin band: the start of
+/// the first span after a gap that is `apart`, if everything before it lies within
+/// `MARGIN_BAND_HEIGHT` line heights.
+fn band_limit(
+    spans: impl Iterator<Item = (f32, f32)>,
+    line_height: f32,
+    apart: &mut impl FnMut(f32) -> bool,
+) -> Option<f32> {
+    let mut spans: Vec<(f32, f32)> = spans.collect();
+    spans.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+    let (top, mut reach) = *spans.first()?;
+    for &(start, end) in &spans[1..] {
+        if start > reach {
+            return apart(start - reach).then_some(start);
+        }
+        reach = reach.max(end);
+        if reach - top > MARGIN_BAND_HEIGHT * line_height {
+            return None;
+        }
+    }
+    None
+}
+
+/// How far apart lines are: the median distance from a box to the nearest box below it that
+/// shares some of its width.
+fn line_spacing(boxes: &[TextBox]) -> f32 {
+    let mut gaps: Vec<f32> = boxes
+        .iter()
+        .filter_map(|upper| {
+            boxes
+                .iter()
+                .filter(|lower| {
+                    lower.y0 > upper.y0 && lower.x0.max(upper.x0) < lower.x1.min(upper.x1)
+                })
+                .map(|lower| lower.y0 - upper.y1)
+                .min_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal))
+        })
+        .collect();
+    gaps.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+    gaps.get(gaps.len() / 2).copied().unwrap_or(0.0).max(0.0)
+}
+
+/// A gutter between two columns of text that a few boxes cross, each only a little past it: a
+/// line whose box took in a speck or watermark beside it. Returns the cut's position. Candidates
+/// are the stretches of the x axis that at most a few boxes cover; there, the boxes crossing the
+/// middle must each lie mostly on one side, and without them the gap must be a gutter.
+fn crossed_gutter(
+    boxes: &[TextBox],
+    line_height: f32,
+    is_gutter: impl Fn(f32, f32) -> bool,
+) -> Option<f32> {
+    let tolerated = (boxes.len() / BOXES_PER_CROSSER).max(MIN_CROSSERS);
+    let limit = tolerated as i32;
+    let mut events: Vec<(f32, i32)> = boxes.iter().flat_map(|b| [(b.x0, 1), (b.x1, -1)]).collect();
+    // At equal positions an end comes before a start: boxes that touch do not overlap.
+    events.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+    let (mut covered, mut run_start, mut best) = (0, None, None::<(f32, f32)>);
+    for (x, step) in events {
+        let before = covered;
+        covered += step;
+        if before > limit && covered <= limit {
+            run_start = Some(x);
+        } else if before <= limit && covered > limit {
+            if let Some(found) = run_start.take().and_then(|start| {
+                gutter_at((start + x) / 2.0, boxes, tolerated, line_height, &is_gutter)
+            }) {
+                if best.is_none_or(|(_, width)| found.1 > width) {
+                    best = Some(found);
+                }
+            }
+        }
+    }
+    best.map(|(at, _)| at)
+}
+
+/// The gutter through `through`, if the boxes crossing it are few and each either a line of text
+/// reaching at most `MAX_OVERHANG` line heights past it on its shorter side, or a speck (a piece
+/// of watermark read as a character) within the gutter give or take `SPECK_OVERHANG` line
+/// heights, and the others leave a gap between columns of text: its middle and width. A table
+/// cell straddling the gutter is neither.
+fn gutter_at(
+    through: f32,
+    boxes: &[TextBox],
+    tolerated: usize,
+    line_height: f32,
+    is_gutter: impl Fn(f32, f32) -> bool,
+) -> Option<(f32, f32)> {
+    let (mut crossers, mut left_edge, mut right_edge) =
+        (Vec::new(), f32::NEG_INFINITY, f32::INFINITY);
+    for b in boxes {
+        if b.x0 < through && b.x1 > through {
+            crossers.push(b);
+        } else if b.x1 <= through {
+            left_edge = left_edge.max(b.x1);
+        } else {
+            right_edge = right_edge.min(b.x0);
+        }
+    }
+    let overgrown_line = |b: &TextBox| {
+        b.x1 - b.x0 >= TEXT_COLUMN_WIDTH * line_height
+            && (through - b.x0).min(b.x1 - through) <= MAX_OVERHANG * line_height
+    };
+    let speck = |b: &TextBox| {
+        b.x0 >= left_edge - SPECK_OVERHANG * line_height
+            && b.x1 <= right_edge + SPECK_OVERHANG * line_height
+    };
+    let width = right_edge - left_edge;
+    let at = (left_edge + right_edge) / 2.0;
+    (crossers.len() <= tolerated
+        && crossers.iter().all(|b| overgrown_line(b) || speck(b))
+        && width.is_finite()
+        && width >= COLUMN_GAP * line_height
+        && is_gutter(at, width))
+    .then_some((at, width))
 }
 
 fn sort_rows(boxes: &mut [TextBox]) {
@@ -399,6 +589,98 @@ mod tests {
         let tilted = rotated(lines, 2.5);
         assert_eq!(reading_order(tilted.clone()), expected);
         assert_eq!(reading_order(upright(tilted)), expected);
+    }
+
+    /// Two columns of 30 lines each (left x 100–480, right x 520–900), 26 px apart from y 80.
+    fn two_columns() -> (Vec<(Quad, String)>, Vec<String>) {
+        let (mut lines, mut expected) = (Vec::new(), Vec::new());
+        for (column, x0, x1) in [("左", 100.0, 480.0), ("右", 520.0, 900.0)] {
+            for row in 0..30 {
+                let text = format!("{column}{row}");
+                lines.push(line(x0, 80.0 + 26.0 * row as f32, x1, &text));
+                expected.push(text);
+            }
+        }
+        (lines, expected)
+    }
+
+    #[test]
+    fn reads_a_running_header_and_footer_apart_from_the_columns_they_stand_over() {
+        // The page number stands over the left column and the journal's name over the right
+        // one, the printer's slug and date under them: the gutter runs through both bands.
+        let (mut lines, columns) = two_columns();
+        lines.push(line(100.0, 0.0, 160.0, "·8·"));
+        lines.push(line(600.0, 0.0, 900.0, "中国疼痛医学杂志2024"));
+        lines.push(line(100.0, 900.0, 300.0, "疼痛1期.indd 8"));
+        lines.push(line(700.0, 900.0, 900.0, "2024/1/17 10:16"));
+        let mut expected = vec!["·8· 中国疼痛医学杂志2024".to_string()];
+        expected.extend(columns);
+        expected.push("疼痛1期.indd 8 2024/1/17 10:16".into());
+        assert_eq!(reading_order(lines), expected.join("\n"));
+    }
+
+    #[test]
+    fn reads_columns_apart_when_a_line_reaches_across_the_gutter() {
+        // A speck beside one line made its box reach past the gutter into the right column.
+        let (mut lines, expected) = two_columns();
+        lines[7].0[1][0] = 540.0;
+        lines[7].0[2][0] = 540.0;
+        assert_eq!(reading_order(lines), expected.join("\n"));
+    }
+
+    #[test]
+    fn reads_columns_apart_when_a_speck_stands_in_the_gutter() {
+        // A piece of watermark between the columns, read as a character.
+        let (mut lines, expected) = two_columns();
+        lines.push(line(470.0, 300.0, 530.0, "斑"));
+        let text = reading_order(lines);
+        let without_speck: Vec<&str> = text
+            .lines()
+            .map(|row| row.trim_end_matches("斑").trim())
+            .filter(|row| !row.is_empty())
+            .collect();
+        assert_eq!(without_speck, expected);
+    }
+
+    #[test]
+    fn reads_a_table_row_by_row_even_where_a_few_rows_have_long_cells() {
+        // A risk factor beside its description. Most names are short, so the gap after them
+        // parts table cells; the last rows alone, with long names, would pass for two columns.
+        let rows: [(&str, f32, &[(&str, f32)], f32); 5] = [
+            ("年龄", 80.0, &[("发病率与年龄呈正相关", 300.0)], 0.0),
+            ("性别", 80.0, &[("女性较男性更易发生", 280.0)], 50.0),
+            ("前驱期疼痛", 150.0, &[("皮疹出现前疼痛明显", 480.0)], 100.0),
+            (
+                "疱疹期疼痛和皮损",
+                250.0,
+                &[
+                    ("疼痛程度越严重越易发生", 900.0),
+                    ("水疱越多越易发生", 780.0),
+                ],
+                170.0,
+            ),
+            (
+                "特殊部位的疱疹",
+                240.0,
+                &[("三叉神经分布区者易发生", 620.0)],
+                260.0,
+            ),
+        ];
+        let mut lines = Vec::new();
+        for (name, width, description, y) in rows {
+            // A name beside two lines of description stands between them.
+            let name_y = y + 13.0 * (description.len() - 1) as f32;
+            lines.push(line(0.0, name_y, width, name));
+            for (n, (text, width)) in description.iter().enumerate() {
+                lines.push(line(330.0, y + 26.0 * n as f32, 330.0 + width, text));
+            }
+        }
+        assert_eq!(
+            reading_order(lines),
+            "年龄发病率与年龄呈正相关\n性别女性较男性更易发生\n前驱期疼痛皮疹出现前疼痛明显\n\
+             疱疹期疼痛和皮损疼痛程度越严重越易发生\n水疱越多越易发生\n\
+             特殊部位的疱疹三叉神经分布区者易发生"
+        );
     }
 
     #[test]

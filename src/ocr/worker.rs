@@ -17,6 +17,10 @@ use std::time::Duration;
 const WORKER_SCRIPT: &str = include_str!("../../scripts/ocr_worker.py");
 /// Starting Python and loading the models, before the first page.
 const STARTUP_ALLOWANCE: Duration = Duration::from_secs(60);
+/// Lines recognised with less confidence are left out of the text, as PaddleOCR's own pipeline
+/// does (its `drop_score`): they are marks, watermarks and specks read as a character or two,
+/// and their boxes would otherwise bridge the gutter between two columns.
+const DROP_SCORE: f32 = 0.5;
 
 /// Which wheel's models the worker runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,14 +224,15 @@ impl OcrEngine for PpOcr {
             anyhow::bail!("{}: {error}", self.backend.name());
         }
         let (mut weighted, mut chars) = (0.0f64, 0usize);
+        // The page's confidence counts every line, so a page of specks still reads as doubtful.
         let lines = reply
             .lines
             .into_iter()
-            .map(|line| {
+            .filter_map(|line| {
                 let n = line.text.chars().filter(|c| !c.is_whitespace()).count();
                 weighted += line.score as f64 * n as f64;
                 chars += n;
-                (line.corners, line.text)
+                (line.score >= DROP_SCORE).then_some((line.corners, line.text))
             })
             .collect();
         Ok(Recognised {
