@@ -1,5 +1,6 @@
-//! OCR results on disk, keyed by the xxh3 hash of the page image and the engine's settings, so a
-//! resumed (or repeated) run renders pages again but never repeats OCR work.
+//! OCR results on disk, keyed by the xxh3 hash of the page image, the engine's settings and the
+//! reading-order code, so a resumed (or repeated) run renders pages again but never repeats OCR
+//! work, and never reuses a page read in an older order.
 use super::Recognised;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -9,9 +10,15 @@ pub struct Cache {
     dir: PathBuf,
 }
 
+/// The reading-order code's own text: cached pages hold text already put in reading order, so
+/// a change to that code must not reuse them.
+const READING_ORDER: &str = include_str!("layout.rs");
+
 pub fn key(engine_fingerprint: &str, image: &[u8]) -> String {
     let mut hasher = Xxh3::new();
     hasher.update(engine_fingerprint.as_bytes());
+    hasher.update(&[0]);
+    hasher.update(READING_ORDER.as_bytes());
     hasher.update(&[0]);
     hasher.update(image);
     format!("{:032x}", hasher.digest128())
