@@ -22,28 +22,45 @@ pub fn write<T: Serialize>(out: &mut impl Write, value: &T, buffer: &mut Vec<u8>
 /// The records of one file, read lazily.
 pub fn read<T: DeserializeOwned + 'static>(path: &Path) -> Box<dyn Iterator<Item = Result<T>>> {
     match std::fs::File::open(path) {
-        Ok(file) => Box::new(Records {
-            input: BufReader::with_capacity(1 << 16, file),
-            path: path.to_path_buf(),
-            buffer: Vec::new(),
-            failed: false,
-            _type: std::marker::PhantomData,
-        }),
+        Ok(file) => records(BufReader::with_capacity(1 << 16, file), path),
         Err(e) => Box::new(std::iter::once(Err(
             anyhow::Error::from(e).context(format!("cannot read {}", path.display()))
         ))),
     }
 }
 
-struct Records<T> {
-    input: BufReader<std::fs::File>,
+/// The records of one zstd-compressed file, read lazily.
+pub fn read_zst<T: DeserializeOwned + 'static>(path: &Path) -> Box<dyn Iterator<Item = Result<T>>> {
+    match std::fs::File::open(path).and_then(zstd::Decoder::new) {
+        Ok(decoder) => records(decoder, path),
+        Err(e) => Box::new(std::iter::once(Err(
+            anyhow::Error::from(e).context(format!("cannot read {}", path.display()))
+        ))),
+    }
+}
+
+fn records<T: DeserializeOwned + 'static>(
+    input: impl Read + 'static,
+    path: &Path,
+) -> Box<dyn Iterator<Item = Result<T>>> {
+    Box::new(Records {
+        input,
+        path: path.to_path_buf(),
+        buffer: Vec::new(),
+        failed: false,
+        _type: std::marker::PhantomData,
+    })
+}
+
+struct Records<T, R> {
+    input: R,
     path: PathBuf,
     buffer: Vec<u8>,
     failed: bool,
     _type: std::marker::PhantomData<T>,
 }
 
-impl<T: DeserializeOwned> Records<T> {
+impl<T: DeserializeOwned, R: Read> Records<T, R> {
     fn next_record(&mut self) -> Result<Option<T>> {
         let mut length = [0u8; 4];
         match self.input.read_exact(&mut length) {
@@ -56,7 +73,7 @@ impl<T: DeserializeOwned> Records<T> {
     }
 }
 
-impl<T: DeserializeOwned> Iterator for Records<T> {
+impl<T: DeserializeOwned, R: Read> Iterator for Records<T, R> {
     type Item = Result<T>;
     fn next(&mut self) -> Option<Result<T>> {
         if self.failed {

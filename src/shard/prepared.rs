@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub const DIR: &str = "work/prepared";
 
 pub fn prepared_path(root: &Path, partition: usize) -> PathBuf {
-    root.join(DIR).join(format!("p{partition:03}.prepared"))
+    root.join(DIR).join(format!("p{partition:03}.prepared.zst"))
 }
 
 pub fn ledger_path(root: &Path, partition: usize) -> PathBuf {
@@ -30,18 +30,19 @@ pub fn missing(root: &Path, partitions: impl Iterator<Item = usize>) -> Vec<usiz
 }
 
 /// Writes one partition's prepared documents, in input order, to a file that counts as saved
-/// once the caller finishes it: last, after the partition's ledger.
+/// once the caller finishes it: last, after the partition's ledger. Compressed (zstd level 1):
+/// text, ids and marks shrink from 4.3 to 1.6 times the text, for a few percent of the time.
 pub fn write(
     root: &Path,
     partition: usize,
     prepared: impl Iterator<Item = Result<(Position, PreparedDocument)>>,
 ) -> Result<AtomicFile> {
-    let mut out = AtomicFile::create(&prepared_path(root, partition))?;
+    let mut out = zstd::Encoder::new(AtomicFile::create(&prepared_path(root, partition))?, 1)?;
     let mut buffer = Vec::new();
     for item in prepared {
         framed::write(&mut out, &item?, &mut buffer)?;
     }
-    Ok(out)
+    Ok(out.finish()?)
 }
 
 /// Every partition's prepared documents, in input order.
@@ -51,7 +52,7 @@ pub fn read<'a>(
 ) -> impl Iterator<Item = Result<PreparedDocument>> + 'a {
     let streams = partitions
         .iter()
-        .map(|&p| framed::read::<(Position, PreparedDocument)>(&prepared_path(root, p)))
+        .map(|&p| framed::read_zst::<(Position, PreparedDocument)>(&prepared_path(root, p)))
         .collect();
     merge_in_input_order(streams, |(at, _)| at.0 as usize).map(|item| item.map(|(_, p)| p))
 }
