@@ -64,7 +64,8 @@ enum Command {
     #[command(hide = true)]
     Task {
         output: PathBuf,
-        /// `extract` or `exact-dedup` (with `--task`), or `finish`.
+        /// An array phase (`extract`, `exact-dedup`, `near-sign`, `near-lsh`, `vocab-count`,
+        /// `publish-prepare`, with `--task`) or a single job (`near-dedup`, `vocab`, `finish`).
         phase: String,
         #[arg(long)]
         task: Option<usize>,
