@@ -398,4 +398,32 @@ mod tests {
             assert_eq!(counted.words, expected);
         }
     }
+
+    /// Partitions counted apart, saved, loaded and merged give the counts of the whole.
+    #[test]
+    fn merged_partition_counts_equal_counting_everything() {
+        let bytes = std::fs::read("../shared/corpus/text/exam/CMB-Clin_CMB-test-qa.json").unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        let lines: Vec<&str> = text.split('\n').collect();
+        let (first, second) = lines.split_at(lines.len() / 2);
+        let counter = Counter::new(true, 1 << 20);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let count = |texts: Vec<String>| counter.count(texts.into_iter().map(Ok), None, &pool);
+        let whole = count(vec![first.join("\n"), second.join("\n")]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for (i, part) in [first, second].into_iter().enumerate() {
+            let path = dir.path().join(format!("p{i}.counts"));
+            count(vec![part.join("\n")]).unwrap().save(&path).unwrap();
+            paths.push(path);
+        }
+        let merged = WordCounts::merge(paths.iter().map(|p| WordCounts::load(p)), 1 << 20).unwrap();
+        assert_eq!(merged.words, whole.words);
+        assert_eq!(merged.stats.documents, 2);
+        assert_eq!(merged.stats.words, whole.stats.words);
+        assert_eq!(merged.stats.distinct_words, whole.stats.distinct_words);
+    }
 }
