@@ -77,9 +77,7 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
     let chunks = batches::plan(&inputs);
     let n = options.tasks;
     let extract_missing = batches::missing(&chunks, &run.work.join("extract"));
-    let extract_tasks: Vec<usize> = (0..n)
-        .filter(|t| extract_missing.iter().any(|c| c.partition % n == *t))
-        .collect();
+    let extract_tasks = owners(extract_missing.iter().map(|c| c.partition), n);
     // A phase whose input changed is redone whole; otherwise only its unfinished tasks.
     let exact_tasks = tasks_to_run(
         &run.work.join("exact"),
@@ -93,11 +91,7 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
     let sign_tasks = tasks_to_run(
         &sign_dir,
         !exact_tasks.is_empty(),
-        (0..n)
-            .filter(|&t| {
-                !sign::missing(&sign_dir, near::partitions_of_task(&partitions, t, n)).is_empty()
-            })
-            .collect(),
+        owners(sign::missing(&sign_dir, partitions.iter().copied()), n),
         n,
     )?;
     let lsh_dir = run.root.join(near::LSH_DIR);
@@ -122,12 +116,10 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
         _ => tasks_to_run(
             &run.root.join(vocab::COUNTS_DIR),
             decide,
-            (0..n)
-                .filter(|&t| {
-                    let mine = near::partitions_of_task(&partitions, t, n);
-                    !vocab::missing_counts(&run.root, mine).is_empty()
-                })
-                .collect(),
+            owners(
+                vocab::missing_counts(&run.root, partitions.iter().copied()),
+                n,
+            ),
             n,
         )?,
     };
@@ -164,12 +156,7 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
     let prepare_tasks = tasks_to_run(
         &run.root.join(prepared::DIR),
         decide || build_vocab,
-        (0..n)
-            .filter(|&t| {
-                let mine = near::partitions_of_task(&partitions, t, n);
-                !prepared::missing(&run.root, mine).is_empty()
-            })
-            .collect(),
+        owners(prepared::missing(&run.root, partitions.iter().copied()), n),
         n,
     )?;
     // Each job runs after the one before it has succeeded: arrays (with the tasks to run, and
@@ -250,6 +237,15 @@ pub fn submit(config: &Config, options: &SlurmOptions) -> Result<()> {
     )?;
     println!("follow it with: medcorpus status {}", run.root.display());
     Ok(())
+}
+
+/// The tasks of `tasks` that own any of `partitions` (task t owns partition p when p mod tasks
+/// = t, in every phase over partitions).
+fn owners(partitions: impl IntoIterator<Item = usize>, tasks: usize) -> Vec<usize> {
+    let mut owners: Vec<usize> = partitions.into_iter().map(|p| p % tasks).collect();
+    owners.sort_unstable();
+    owners.dedup();
+    owners
 }
 
 /// The tasks of a phase to submit: all of them, its earlier results removed, when the phase

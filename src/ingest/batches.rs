@@ -121,6 +121,16 @@ pub fn partitions(chunks: &[Chunk]) -> Vec<usize> {
     partitions
 }
 
+/// The chunks of one partition: a run of `plan`'s list, which goes partition by partition.
+pub fn of_partition(chunks: &[Chunk], partition: usize) -> &[Chunk] {
+    let start = chunks.partition_point(|c| c.partition < partition);
+    let len = chunks[start..]
+        .iter()
+        .take_while(|c| c.partition == partition)
+        .count();
+    &chunks[start..start + len]
+}
+
 /// The chunks a task owns when `tasks` tasks share the work (all of them for a local run).
 pub fn chunks_of_task(chunks: &[Chunk], task: usize, tasks: usize) -> Vec<&Chunk> {
     chunks

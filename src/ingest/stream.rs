@@ -183,8 +183,10 @@ impl Recorder for DeferredLedger {
             // The ledger counts kept documents (and their OCR pages): the text stays out.
             Outcome::Kept(doc) => {
                 let counted = Document {
+                    id: doc.id.clone(),
+                    source: doc.source.clone(),
                     text: String::new(),
-                    ..doc.clone()
+                    meta: doc.meta.clone(),
                 };
                 self.save(input, format, Some(&Outcome::Kept(counted)))
             }

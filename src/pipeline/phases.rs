@@ -35,28 +35,34 @@ pub(super) fn load_list<T: serde::de::DeserializeOwned + 'static>(
     read_jsonl_zst(list_shards(dir, prefix)?).collect()
 }
 
-/// The documents after exact dedup, in input order with their positions; with a ledger, the
-/// rest goes to it.
+/// The documents of `chunks` (every partition's, or one partition's) in input order with their
+/// positions, after exact dedup and, once its decisions exist (`near_applied`), near dedup; with
+/// a ledger, the rest goes to it.
 fn documents<'a>(
     run: &'a RunDir,
     config: &Config,
     chunks: &'a [batches::Chunk],
+    near_applied: bool,
     ledger: Option<&'a mut dyn Recorder>,
 ) -> Result<near::PositionedDocuments<'a>> {
-    let resolver = Resolver::open(&config.dedup, &run.work.join("exact"))?;
+    let mut inputs: Vec<usize> = chunks
+        .iter()
+        .flat_map(|c| c.inputs.iter().copied())
+        .collect();
+    inputs.sort_unstable();
+    let resolver =
+        Resolver::open(&config.dedup, &run.work.join("exact"))?.only_inputs(inputs.iter().copied());
     let outcomes = batches::read_in_order(chunks, run.work.join("extract"));
-    Ok(Box::new(stream::kept_documents(outcomes, resolver, ledger)))
-}
-
-/// The documents after exact and near dedup: what the vocabulary and publish read.
-fn kept_documents<'a>(
-    run: &'a RunDir,
-    config: &Config,
-    chunks: &'a [batches::Chunk],
-    ledger: Option<&'a mut dyn Recorder>,
-) -> Result<near::PositionedDocuments<'a>> {
-    let decisions = read_jsonl_zst(near::decision_shards(&run.root)?);
-    let documents = documents(run, config, chunks, ledger)?;
+    let documents = stream::kept_documents(outcomes, resolver, ledger);
+    if !near_applied {
+        return Ok(Box::new(documents));
+    }
+    // The decisions are the whole corpus's: those of other partitions' inputs are passed over.
+    let decisions = read_jsonl_zst::<near::DecisionRecord>(near::decision_shards(&run.root)?)
+        .filter(move |d| {
+            d.as_ref()
+                .map_or(true, |d| inputs.binary_search(&(d.at.0 as usize)).is_ok())
+        });
     Ok(Box::new(near::apply(documents, decisions)))
 }
 
@@ -73,48 +79,6 @@ pub fn exact_dedup(
     exact::resolve(keys, &config.dedup, task, tasks, &run.work.join("exact"))
 }
 
-/// One partition's documents after exact dedup, streamed from that partition's chunks alone,
-/// and the partition's inputs (sorted); with a ledger, the rest goes to it.
-fn partition_documents<'a>(
-    run: &'a RunDir,
-    config: &Config,
-    chunks: &[batches::Chunk],
-    partition: usize,
-    ledger: Option<&'a mut dyn Recorder>,
-) -> Result<(Vec<usize>, near::PositionedDocuments<'a>)> {
-    let mine: Vec<batches::Chunk> = chunks
-        .iter()
-        .filter(|c| c.partition == partition)
-        .cloned()
-        .collect();
-    let inputs: Vec<usize> = mine.iter().flat_map(|c| c.inputs.iter().copied()).collect();
-    let resolver =
-        Resolver::open(&config.dedup, &run.work.join("exact"))?.only_inputs(inputs.iter().copied());
-    let dir = run.work.join("extract");
-    let outcomes = mine
-        .into_iter()
-        .flat_map(move |chunk| batches::read_chunk(&chunk, &dir));
-    let documents = stream::kept_documents(outcomes, resolver, ledger);
-    Ok((inputs, Box::new(documents)))
-}
-
-/// One partition's documents after exact and near dedup.
-fn partition_kept_documents<'a>(
-    run: &'a RunDir,
-    config: &Config,
-    chunks: &[batches::Chunk],
-    partition: usize,
-    ledger: Option<&'a mut dyn Recorder>,
-) -> Result<near::PositionedDocuments<'a>> {
-    let (inputs, documents) = partition_documents(run, config, chunks, partition, ledger)?;
-    let decisions = read_jsonl_zst::<near::DecisionRecord>(near::decision_shards(&run.root)?)
-        .filter(move |d| {
-            d.as_ref()
-                .map_or(true, |d| inputs.binary_search(&(d.at.0 as usize)).is_ok())
-        });
-    Ok(Box::new(near::apply(documents, decisions)))
-}
-
 /// Near-dedup signing, task `task` of `tasks`: each of its partitions' documents.
 pub fn near_sign(
     run: &RunDir,
@@ -125,7 +89,13 @@ pub fn near_sign(
     pool: &rayon::ThreadPool,
 ) -> Result<()> {
     let documents_of = |partition: usize| {
-        partition_documents(run, config, chunks, partition, None).map(|(_, documents)| documents)
+        documents(
+            run,
+            config,
+            batches::of_partition(chunks, partition),
+            false,
+            None,
+        )
     };
     let partitions = batches::partitions(chunks);
     near::sign(
@@ -163,7 +133,13 @@ pub fn vocab_count(
     pool: &rayon::ThreadPool,
 ) -> Result<()> {
     let documents_of = |partition: usize| -> Result<vocab::PartitionDocuments<'_>> {
-        let documents = partition_kept_documents(run, config, chunks, partition, None)?;
+        let documents = documents(
+            run,
+            config,
+            batches::of_partition(chunks, partition),
+            true,
+            None,
+        )?;
         Ok(Box::new(documents.map(|d| d.map(|(_, doc)| doc))))
     };
     let partitions = batches::partitions(chunks);
@@ -223,8 +199,8 @@ pub fn publish_prepare(
     );
     for partition in mine {
         let mut ledger = DeferredLedger::create(&prepared::ledger_path(&run.root, partition))?;
-        let documents =
-            partition_kept_documents(run, config, chunks, partition, Some(&mut ledger))?;
+        let mine = batches::of_partition(chunks, partition);
+        let documents = documents(run, config, mine, true, Some(&mut ledger))?;
         let ready = shard::prepared_in_batches(
             documents,
             &config.bert,
@@ -272,7 +248,7 @@ pub(super) fn publish_phase(
     };
     let stats = if local {
         // Documents are prepared while they are written.
-        let kept = kept_documents(run, config, chunks, Some(&mut ledger))?
+        let kept = documents(run, config, chunks, true, Some(&mut ledger))?
             .map(|doc| doc.map(|(_, doc)| ((), doc)));
         let ordered = shard::ordered(kept, buckets, &run.work, &config.bert, |(_, d)| &d.id)?;
         let prepared = shard::prepared_in_batches(

@@ -31,7 +31,8 @@ pub fn missing(root: &Path, partitions: impl Iterator<Item = usize>) -> Vec<usiz
 
 /// Writes one partition's prepared documents, in input order, to a file that counts as saved
 /// once the caller finishes it: last, after the partition's ledger. Compressed (zstd level 1):
-/// text, ids and marks shrink from 4.3 to 1.6 times the text, for a few percent of the time.
+/// text, ids and marks shrink from 4.3 to 1.5 times the text (`du` on the text corpus), for
+/// about 0.3 s of CPU per 94 MB.
 pub fn write(
     root: &Path,
     partition: usize,
