@@ -8,7 +8,9 @@ use std::process::Command;
 /// An image covering at least this share of the page width makes the page a scan.
 const SCAN_WIDTH_SHARE: f64 = 0.8;
 
-/// Renders 1-based `page` to a grey PNG in `scratch`; returns it and the resolution used.
+/// Renders 1-based `page` to a grey, uncompressed TIFF in `scratch`; returns it and the
+/// resolution used. Uncompressed because pdftoppm's PNG encoder took 0.75 CPU-seconds for an A4
+/// page at 200 dpi (TIFF: 0.03), half as much again as reading the page; every engine reads TIFF.
 pub fn pdf_page(
     path: &Path,
     page: u32,
@@ -23,13 +25,14 @@ pub fn pdf_page(
     let page_arg = page.to_string();
     process::run_ok(
         Command::new("pdftoppm")
-            .args(["-r", &dpi.to_string(), "-gray", "-png", "-singlefile"])
+            .args(["-r", &dpi.to_string(), "-gray", "-singlefile"])
+            .args(["-tiff", "-tiffcompression", "none"])
             .args(["-f", &page_arg, "-l", &page_arg])
             .arg(path)
             .arg(&stem),
         config.page_timeout(),
     )?;
-    let image = stem.with_extension("png");
+    let image = stem.with_extension("tif");
     anyhow::ensure!(image.is_file(), "pdftoppm made no image of page {page}");
     Ok((image, dpi))
 }
