@@ -201,3 +201,61 @@ fn a_scanned_pdf_in_a_run_becomes_a_document() {
         "the scan's text is in the corpus"
     );
 }
+
+/// `missing-text` also reads the pages that are mostly picture: this guideline pastes its key
+/// points and a drug table as images under a one-line heading (pages 4, 7, 9 and 10). Pages
+/// with their text in the layer keep it as it is.
+#[test]
+fn pages_that_are_mostly_picture_are_read_by_ocr() {
+    let pdf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/pdf/zh_guideline_hypertension_primary_2025_wps_images.pdf");
+    let extract = |ocr: bool| -> serde_json::Value {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_medcorpus"));
+        command.args(["extract", "--json"]).arg(&pdf);
+        if ocr {
+            command.arg("--ocr");
+        }
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let (plain, read) = (extract(false), extract(true));
+    assert_eq!(read["meta"]["ocr_pages"], 4, "{}", read["meta"]);
+    let pages = |doc: &serde_json::Value| -> Vec<String> {
+        doc["text"]
+            .as_str()
+            .unwrap()
+            .split('\u{c}')
+            .map(String::from)
+            .collect()
+    };
+    let (before, after) = (pages(&plain), pages(&read));
+    assert!(
+        !before[9].contains("慢性肾脏病"),
+        "page 10's layer is only headings"
+    );
+    for phrase in ["慢性肾脏病", "糖尿病患者的降压目标", "难治性高血压"] {
+        assert!(
+            after[9].contains(phrase),
+            "{phrase} missing from page 10: {}",
+            after[9]
+        );
+    }
+    assert!(
+        after[6].contains("表5") || after[6].contains("表 5"),
+        "{}",
+        after[6]
+    );
+    for untouched in [0, 4, 7, 15] {
+        assert_eq!(
+            after[untouched],
+            before[untouched],
+            "page {}",
+            untouched + 1
+        );
+    }
+}

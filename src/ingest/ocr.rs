@@ -1,7 +1,7 @@
 //! OCR for what extraction could not read, when `[ocr] mode` is on: PDFs without a text layer
 //! (rejected `scanned-no-text` by the extractor), blank pages inside PDFs (image pages and
-//! pages whose garbled text the extractor blanked), image files, and with `mode = "always"`
-//! every PDF page. It runs here in the parent, after the extraction worker, whose limits are
+//! pages whose garbled text the extractor blanked), pages that are mostly picture with a
+//! heading for text, image files, and with `mode = "always"` every PDF page. It runs here in the parent, after the extraction worker, whose limits are
 //! sized for parsers, not for the minutes OCR takes per book; the OCR module bounds each page
 //! and the number of OCR processes itself. Archive members are not OCR'd (no file to render).
 use crate::document::{Document, Failure, Outcome, Reject, PAGE_BREAK};
@@ -51,23 +51,59 @@ pub fn recover(
     Extraction { format, outcomes }
 }
 
-/// A PDF that has text: OCR its blank pages (all pages with `mode = "always"`) and put the
-/// recognised text in their place.
+/// A page whose images cover at least this share of its area...
+const IMAGE_PAGE_SHARE: f64 = 0.3;
+/// ...while its text layer holds fewer characters than this is mostly picture, and is read by
+/// OCR (`ocr.image_pages`). A page of body text holds 500–1,500 characters; below 200 the layer
+/// is a heading, a caption or a page number, and the content is in the picture.
+const IMAGE_PAGE_MAX_CHARS: usize = 200;
+
+/// A PDF that has text: OCR its blank pages and the pages that are mostly picture (all pages
+/// with `mode = "always"`) and put the recognised text in their place.
 fn redo_pages(doc: Document, input: &Input, config: &OcrConfig, cache: &Path) -> Result<Outcome> {
     let count = pages_of_pdf(&input.path)?;
     let texts: Vec<&str> = doc.text.split(PAGE_BREAK).collect();
-    let pages: Vec<u32> = (1..=count)
-        .filter(|&p| {
-            config.mode == OcrMode::Always
-                || texts
-                    .get(p as usize - 1)
-                    .is_none_or(|t| t.trim().is_empty())
-        })
+    let chars = |p: u32| {
+        texts
+            .get(p as usize - 1)
+            .map_or(0, |t| t.chars().filter(|c| !c.is_whitespace()).count())
+    };
+    let mut pages: Vec<u32> = (1..=count)
+        .filter(|&p| config.mode == OcrMode::Always || chars(p) == 0)
         .collect();
+    if config.mode == OcrMode::MissingText && config.image_pages {
+        let few: Vec<u32> = (1..=count)
+            .filter(|&p| (1..IMAGE_PAGE_MAX_CHARS).contains(&chars(p)))
+            .collect();
+        pages.extend(mostly_picture(input, &few, config));
+        pages.sort_unstable();
+    }
     if pages.is_empty() {
         return Ok(Outcome::Kept(doc));
     }
     ocr_pdf(input, Some(&doc), &pages, config, cache)
+}
+
+/// Those of `pages` whose images cover at least [`IMAGE_PAGE_SHARE`] of the page. A PDF whose
+/// images cannot be listed keeps its text layer: the page is still read, just not by OCR.
+fn mostly_picture(input: &Input, pages: &[u32], config: &OcrConfig) -> Vec<u32> {
+    let (Some(&first), Some(&last)) = (pages.first(), pages.last()) else {
+        return Vec::new();
+    };
+    match ocr::image_shares(&input.path, first, last, config) {
+        Ok(shares) => shares
+            .into_iter()
+            .filter(|&(page, share)| share >= IMAGE_PAGE_SHARE && pages.contains(&page))
+            .map(|(page, _)| page)
+            .collect(),
+        Err(e) => {
+            tracing::warn!(
+                "{}: cannot list its images, so no picture page is OCR'd: {e:#}",
+                input.source
+            );
+            Vec::new()
+        }
+    }
 }
 
 fn ocr_pdf(

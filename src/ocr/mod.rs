@@ -91,6 +91,10 @@ pub struct OcrConfig {
     /// `ocr-low-confidence` instead of emitting garbage. The PP-OCR engines score correct
     /// pages about 0.98; tesseract's scale runs lower (about 0.85 on clean pages): lower this for tesseract.
     pub min_confidence: f32,
+    /// With `missing-text`, also read the pages that are mostly picture: guidelines and
+    /// textbooks paste tables, key-point boxes and flowcharts as images, leaving a heading in
+    /// the text layer (see `ingest::ocr` for the rule).
+    pub image_pages: bool,
     /// Tesseract page segmentation mode (`--psm`).
     pub tesseract_psm: u32,
     /// The Python interpreter that has the engine's PyPI packages (`faster-paddle`, or
@@ -107,6 +111,7 @@ impl Default for OcrConfig {
             page_timeout_secs: 120,
             max_processes: 2,
             min_confidence: 0.8,
+            image_pages: true,
             tesseract_psm: 3,
             python: "python3".into(),
         }
@@ -182,6 +187,16 @@ pub fn ocr_pdf_pages(
         });
     }
     Ok(results)
+}
+
+/// For each page from `first` to `last` that shows images, the share of its area they cover.
+pub fn image_shares(
+    path: &Path,
+    first: u32,
+    last: u32,
+    config: &OcrConfig,
+) -> Result<Vec<(u32, f64)>> {
+    render::image_shares(path, first, last, config)
 }
 
 /// OCR of an image file: jpg, png, or tif (every frame of a multi-page tif).

@@ -40,18 +40,11 @@ pub fn pdf_page(
 /// The resolution of the page's scanned image, when one image spans the page: rendering above it
 /// only interpolates pixels.
 fn scan_resolution(path: &Path, page: u32, config: &OcrConfig) -> Result<Option<u32>> {
-    let page_arg = page.to_string();
-    let listing = process::run_ok(
-        Command::new("pdfimages")
-            .args(["-list", "-f", &page_arg, "-l", &page_arg])
-            .arg(path),
-        config.page_timeout(),
-    )?;
-    let images = parse_image_list(&String::from_utf8_lossy(&listing.stdout));
+    let images = listed_images(path, page, page, config)?;
     if images.iter().all(|image| image.x_ppi >= config.dpi as f64) {
         return Ok(None);
     }
-    let Some(page_width) = page_width_inches(path, page, config)? else {
+    let Some(&(_, page_width, _)) = page_sizes_inches(path, page, page, config)?.first() else {
         return Ok(None);
     };
     Ok(images
@@ -61,9 +54,49 @@ fn scan_resolution(path: &Path, page: u32, config: &OcrConfig) -> Result<Option<
         .max())
 }
 
+/// For each page from `first` to `last` that shows images, the share of its area they cover
+/// (overlaps counted twice, at most 1).
+pub fn image_shares(
+    path: &Path,
+    first: u32,
+    last: u32,
+    config: &OcrConfig,
+) -> Result<Vec<(u32, f64)>> {
+    let images = listed_images(path, first, last, config)?;
+    Ok(page_sizes_inches(path, first, last, config)?
+        .into_iter()
+        .filter_map(|(page, width, height)| {
+            let covered: f64 = images
+                .iter()
+                .filter(|image| image.page == page)
+                .map(|image| image.width / image.x_ppi * image.height / image.y_ppi)
+                .sum();
+            (covered > 0.0).then(|| (page, (covered / (width * height)).min(1.0)))
+        })
+        .collect())
+}
+
 struct ListedImage {
+    page: u32,
     width: f64,
+    height: f64,
     x_ppi: f64,
+    y_ppi: f64,
+}
+
+fn listed_images(
+    path: &Path,
+    first: u32,
+    last: u32,
+    config: &OcrConfig,
+) -> Result<Vec<ListedImage>> {
+    let listing = process::run_ok(
+        Command::new("pdfimages")
+            .args(["-list", "-f", &first.to_string(), "-l", &last.to_string()])
+            .arg(path),
+        config.page_timeout(),
+    )?;
+    Ok(parse_image_list(&String::from_utf8_lossy(&listing.stdout)))
 }
 
 /// Rows of `pdfimages -list`: page num type width height color comp bpc enc interp object ID
@@ -77,30 +110,45 @@ fn parse_image_list(listing: &str) -> Vec<ListedImage> {
             if columns.get(2) != Some(&"image") {
                 return None;
             }
-            let width: f64 = columns.get(3)?.parse().ok()?;
-            let x_ppi: f64 = columns.get(12)?.parse().ok()?;
-            (width > 0.0 && x_ppi > 0.0).then_some(ListedImage { width, x_ppi })
+            let number = |i: usize| columns.get(i)?.parse::<f64>().ok().filter(|n| *n > 0.0);
+            Some(ListedImage {
+                page: columns.first()?.parse().ok()?,
+                width: number(3)?,
+                height: number(4)?,
+                x_ppi: number(12)?,
+                y_ppi: number(13)?,
+            })
         })
         .collect()
 }
 
-fn page_width_inches(path: &Path, page: u32, config: &OcrConfig) -> Result<Option<f64>> {
-    let page_arg = page.to_string();
+/// (page, width, height) in inches of the pages from `first` to `last`.
+fn page_sizes_inches(
+    path: &Path,
+    first: u32,
+    last: u32,
+    config: &OcrConfig,
+) -> Result<Vec<(u32, f64, f64)>> {
     let info = process::run_ok(
         Command::new("pdfinfo")
-            .args(["-f", &page_arg, "-l", &page_arg])
+            .args(["-f", &first.to_string(), "-l", &last.to_string()])
             .arg(path),
         config.page_timeout(),
     )?;
-    // "Page    3 size: 595.276 x 841.89 pts (A4)"
-    Ok(String::from_utf8_lossy(&info.stdout)
-        .lines()
-        .filter(|line| line.starts_with("Page") && line.contains(" size: "))
-        .find_map(|line| {
-            let size = line.split(" size: ").nth(1)?;
-            let width: f64 = size.split_whitespace().next()?.parse().ok()?;
-            Some(width / 72.0)
-        }))
+    Ok(parse_page_sizes(&String::from_utf8_lossy(&info.stdout)))
+}
+
+/// "Page    3 size: 595.276 x 841.89 pts (A4)" lines of pdfinfo, in inches.
+fn parse_page_sizes(info: &str) -> Vec<(u32, f64, f64)> {
+    info.lines()
+        .filter_map(|line| {
+            let (page, size) = line.strip_prefix("Page")?.split_once(" size: ")?;
+            let mut numbers = size.split_whitespace();
+            let width: f64 = numbers.next()?.parse().ok()?;
+            let height: f64 = numbers.nth(1)?.parse().ok()?;
+            Some((page.trim().parse().ok()?, width / 72.0, height / 72.0))
+        })
+        .collect()
 }
 
 /// Every page of an image file, as files an engine can read.
@@ -153,7 +201,21 @@ mod tests {
             1     1 smask     100   100  gray    1   8  image  no        14  0    72    72  1K 9.4%\n";
         let images = parse_image_list(listing);
         assert_eq!(images.len(), 1);
-        assert_eq!(images[0].width, 1654.0);
-        assert_eq!(images[0].x_ppi, 96.0);
+        assert_eq!(
+            (images[0].page, images[0].width, images[0].height),
+            (1, 1654.0, 2339.0)
+        );
+        assert_eq!((images[0].x_ppi, images[0].y_ppi), (96.0, 96.0));
+    }
+
+    #[test]
+    fn reads_pdfinfo_page_sizes() {
+        let info =
+            "Pages:          16\nPage    9 size: 595.3 x 841.9 pts (A4)\nPage    9 rot:  0\n\
+            Page   10 size: 612 x 792 pts (letter)\n";
+        let sizes = parse_page_sizes(info);
+        assert_eq!(sizes.len(), 2);
+        assert_eq!(sizes[1], (10, 8.5, 11.0));
+        assert!((sizes[0].1 - 8.268).abs() < 0.001 && (sizes[0].2 - 11.693).abs() < 0.001);
     }
 }
