@@ -1,6 +1,7 @@
 //! Cleaning: a sequence of small text → text steps, built once from `[clean]`. Order matters:
 //! characters are normalised first, pages lose their running headers (and become lines) before
 //! garbage goes, spaces between Chinese go before lines are joined across wraps and pages.
+pub mod broken_tokens;
 pub mod char_table;
 pub mod convert;
 pub mod garbage;
@@ -10,6 +11,7 @@ pub mod preview;
 pub mod spacing;
 pub mod unicode;
 pub mod whitespace;
+pub mod wordless;
 
 use crate::config::check_range;
 use crate::document::Document;
@@ -28,6 +30,10 @@ pub struct CleanConfig {
     pub remove_garbage: bool,
     /// Symbol runs longer than this are garbage (separator rules, ★★★★, ~~~~).
     pub max_symbol_run: usize,
+    /// Glue numbers, units and Latin words that extraction broke one character per line.
+    pub join_broken_tokens: bool,
+    /// Remove runs of three or more lines without a word (chart tick labels, number grids).
+    pub remove_wordless_runs: bool,
     /// Traditional → simplified Chinese with OpenCC's dictionaries.
     pub traditional_to_simplified: bool,
     /// Folder holding OpenCC's TSPhrases.txt and TSCharacters.txt.
@@ -49,6 +55,8 @@ impl Default for CleanConfig {
             nfkc: true,
             remove_garbage: true,
             max_symbol_run: 6,
+            join_broken_tokens: true,
+            remove_wordless_runs: true,
             traditional_to_simplified: false,
             opencc_dir: PathBuf::from("configs/opencc"),
             remove_page_furniture: true,
@@ -97,6 +105,12 @@ impl Cleaner {
             steps.push(Box::new(garbage::Garbage {
                 max_symbol_run: config.max_symbol_run,
             }));
+        }
+        if config.join_broken_tokens {
+            steps.push(Box::new(broken_tokens::BrokenTokens));
+        }
+        if config.remove_wordless_runs {
+            steps.push(Box::new(wordless::WordlessRuns));
         }
         if config.traditional_to_simplified {
             steps.push(Box::new(convert::TraditionalToSimplified::load(

@@ -1,0 +1,122 @@
+//! Numbers, units and Latin words broken one character per line. PDFs written through WPS and
+//! Foxit draw half-width characters in fonts with a vertical CMap, and poppler then puts every
+//! digit and letter on a line of its own: "收缩压≥1\n4\n0\nm\nm\nH\ng\n和（或）". The pieces are
+//! glued back to each other, to the line whose end they continue, and to the line that carries
+//! the token's last piece: "收缩压≥140mmHg和（或）".
+use super::{count_in_meta, is_cjk, Meta, Step};
+
+pub struct BrokenTokens;
+
+/// Pieces continue a token after a line ending in a letter or digit; elsewhere, a run of at
+/// least this many pieces with a digit among them is a broken number (a column of single
+/// letters is more often a table's grades or an answer key).
+const MIN_FREE_RUN: usize = 3;
+
+impl Step for BrokenTokens {
+    fn apply(&self, text: String, meta: &mut Meta) -> String {
+        if !text.split('\n').skip(1).any(is_piece) {
+            return text;
+        }
+        let lines: Vec<&str> = text.split('\n').collect();
+        let mut glue = vec![false; lines.len()]; // glue[i]: line i joins the one before
+        let mut i = 1;
+        while i < lines.len() {
+            let run = lines[i..].iter().take_while(|l| is_piece(l)).count();
+            let after_token = lines[i - 1].ends_with(|c: char| c.is_ascii_alphanumeric());
+            let has_digit = || {
+                lines[i..i + run]
+                    .iter()
+                    .any(|l| l.contains(|c: char| c.is_ascii_digit()))
+            };
+            if (run >= MIN_FREE_RUN && has_digit()) || (run >= 1 && after_token) {
+                glue[i + 1..i + run].iter_mut().for_each(|g| *g = true);
+                glue[i] = after_token;
+                let next = i + run;
+                if lines.get(next).is_some_and(|l| continues_token(l)) {
+                    glue[next] = true;
+                }
+                i = next + 1;
+            } else {
+                i += run.max(1); // a run judged whole, never in parts
+            }
+        }
+        let glued = glue.iter().filter(|&&g| g).count();
+        if glued == 0 {
+            return text;
+        }
+        let mut out = String::with_capacity(text.len());
+        for (i, (line, &glue)) in lines.iter().zip(&glue).enumerate() {
+            if i > 0 && !glue {
+                out.push('\n');
+            }
+            out.push_str(if glue { line.trim() } else { line });
+        }
+        count_in_meta(meta, "broken_tokens_joined", glued);
+        out
+    }
+}
+
+/// One or two characters of a number, unit or Latin word.
+fn is_piece(line: &str) -> bool {
+    let piece = line.trim();
+    // At most two characters of at most three bytes: most lines are told by their length.
+    piece.len() <= 6 && (1..=2).contains(&piece.chars().count()) && piece.chars().all(is_token_char)
+}
+
+/// The line that ends a broken token starts with its last character.
+fn continues_token(line: &str) -> bool {
+    line.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '%')
+}
+
+fn is_token_char(c: char) -> bool {
+    (c.is_ascii_graphic() || matches!(c, '≥' | '≤' | '±' | '×' | '°' | 'μ' | '‰')) && !is_cjk(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean(s: &str) -> (String, u64) {
+        let mut meta = Meta::new();
+        let out = BrokenTokens.apply(s.to_string(), &mut meta);
+        let glued = meta
+            .get("broken_tokens_joined")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        (out, glued)
+    }
+
+    #[test]
+    fn characters_one_per_line_are_glued_back_into_their_token() {
+        assert_eq!(
+            clean("收缩压≥1\n4\n0\nm\nm\nH\ng\n和（或）舒张压").0,
+            "收缩压≥140mmHg\n和（或）舒张压"
+        );
+        assert_eq!(
+            clean("诊断标准：≥1\n3\n0\n/\n8\n0\nm\nm\nH\ng,白天").0,
+            "诊断标准：≥130/80mmHg,白天"
+        );
+        assert_eq!(
+            clean("平均值。\n1\n0\n-2\n0%：\n杓型").0,
+            "平均值。\n10-20%：\n杓型"
+        );
+        assert_eq!(
+            clean("防治工作，2\n0\n0\n9\n年高血压").0,
+            "防治工作，2009\n年高血压"
+        );
+    }
+
+    #[test]
+    fn short_lines_that_are_not_a_broken_token_stay() {
+        for text in [
+            "至少 1\n个血压读数",
+            "选项\nA\nB\n正文",
+            "推荐\nA\nA\nC\n证据",
+            "疗效\n↓\n↓\n↓\n体重",
+            "第一章\n\n1\n\n总论",
+            "\n开头空行\nx\ny",
+        ] {
+            assert_eq!(clean(text), (text.to_string(), 0), "{text:?}");
+        }
+    }
+}
