@@ -8,8 +8,10 @@ use super::{count_in_meta, is_cjk, Meta, Step};
 pub struct BrokenTokens;
 
 /// Pieces continue a token after a line ending in a letter or digit; elsewhere, a run of at
-/// least this many pieces with a digit among them is a broken number (a column of single
-/// letters is more often a table's grades or an answer key).
+/// least this many pieces is a broken token when its last piece is on the line after, or when
+/// it mixes digits with units, signs or separators (`≥1`,`3`,`5`,`/`,`8`,`5`,`m`,`m`,`H`,`g`).
+/// A column of single letters is more often a table's grades or an answer key, a column of
+/// digits a form's numbered boxes.
 const MIN_FREE_RUN: usize = 3;
 
 impl Step for BrokenTokens {
@@ -23,16 +25,17 @@ impl Step for BrokenTokens {
         while i < lines.len() {
             let run = lines[i..].iter().take_while(|l| is_piece(l)).count();
             let after_token = lines[i - 1].ends_with(|c: char| c.is_ascii_alphanumeric());
-            let has_digit = || {
-                lines[i..i + run]
-                    .iter()
-                    .any(|l| l.contains(|c: char| c.is_ascii_digit()))
+            let next = i + run;
+            let continued = lines.get(next).is_some_and(|l| continues_token(l));
+            // Digits with a unit, sign or separator among them: a measurement, not box numbers.
+            let measurement = || {
+                let chars = || lines[i..next].iter().flat_map(|l| l.trim().chars());
+                chars().any(|c| c.is_ascii_digit()) && chars().any(|c| !c.is_ascii_digit())
             };
-            if (run >= MIN_FREE_RUN && has_digit()) || (run >= 1 && after_token) {
-                glue[i + 1..i + run].iter_mut().for_each(|g| *g = true);
+            if (run >= MIN_FREE_RUN && (continued || measurement())) || (run >= 1 && after_token) {
+                glue[i + 1..next].iter_mut().for_each(|g| *g = true);
                 glue[i] = after_token;
-                let next = i + run;
-                if lines.get(next).is_some_and(|l| continues_token(l)) {
+                if continued {
                     glue[next] = true;
                 }
                 i = next + 1;
@@ -101,6 +104,10 @@ mod tests {
             "平均值。\n10-20%：\n杓型"
         );
         assert_eq!(
+            clean("白天\n≥1\n3\n5\n/\n8\n5\nm\nm\nH\ng\n,\n夜间").0,
+            "白天\n≥135/85mmHg,\n夜间"
+        );
+        assert_eq!(
             clean("防治工作，2\n0\n0\n9\n年高血压").0,
             "防治工作，2009\n年高血压"
         );
@@ -112,6 +119,7 @@ mod tests {
             "至少 1\n个血压读数",
             "选项\nA\nB\n正文",
             "推荐\nA\nA\nC\n证据",
+            "不服药\n1\n2\n3\n4\n非免疫",
             "疗效\n↓\n↓\n↓\n体重",
             "第一章\n\n1\n\n总论",
             "\n开头空行\nx\ny",
