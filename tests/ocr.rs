@@ -259,3 +259,29 @@ fn pages_that_are_mostly_picture_are_read_by_ocr() {
         );
     }
 }
+
+/// A scanned book whose hidden OCR layer is tesseract's (倦念 for 倦怠, spaces between
+/// characters) is read again; the check's figure is in the meta.
+#[test]
+fn a_poor_hidden_ocr_layer_is_replaced() {
+    let pdf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/pdf/zh_textbook_tcm_scanned_ocrlayer.pdf");
+    let output = Command::new(env!("CARGO_BIN_EXE_medcorpus"))
+        .args(["extract", "--json", "--ocr"])
+        .arg(&pdf)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["meta"]["ocr_layer_replaced"], true, "{}", doc["meta"]);
+    assert_eq!(doc["meta"]["ocr_pages"], 3);
+    let disagreement = doc["meta"]["ocr_layer_disagreement"].as_f64().unwrap();
+    assert!(disagreement > 0.1, "{disagreement}");
+    let text = doc["text"].as_str().unwrap();
+    assert!(text.contains("倦怠") && !text.contains("倦念"), "{text}");
+    assert!(text.contains("证候分析"), "{text}");
+}

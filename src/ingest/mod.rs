@@ -6,6 +6,7 @@
 pub mod batches;
 pub mod framed;
 pub mod ocr;
+mod ocr_layer;
 mod progress;
 pub mod stream;
 

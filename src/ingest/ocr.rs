@@ -4,6 +4,7 @@
 //! heading for text, image files, and with `mode = "always"` every PDF page. It runs here in the parent, after the extraction worker, whose limits are
 //! sized for parsers, not for the minutes OCR takes per book; the OCR module bounds each page
 //! and the number of OCR processes itself. Archive members are not OCR'd (no file to render).
+use super::ocr_layer;
 use crate::document::{Document, Failure, Outcome, Reject, PAGE_BREAK};
 use crate::extract::Extraction;
 use crate::ocr::{self, OcrConfig, OcrMode, PageOcr};
@@ -76,12 +77,27 @@ fn redo_pages(doc: Document, input: &Input, config: &OcrConfig, cache: &Path) ->
             .filter(|&p| (1..IMAGE_PAGE_MAX_CHARS).contains(&chars(p)))
             .collect();
         pages.extend(mostly_picture(input, &few, config));
-        pages.sort_unstable();
     }
-    if pages.is_empty() {
-        return Ok(Outcome::Kept(doc));
+    let mut layer = None;
+    if config.mode == OcrMode::MissingText
+        && config.replace_poor_layers
+        && texts.len() == count as usize
+    {
+        layer = ocr_layer::check(input, &texts, config, cache)?;
+        pages.extend(layer.iter().flat_map(|check| check.pages.iter().copied()));
     }
-    ocr_pdf(input, Some(&doc), &pages, config, cache)
+    pages.sort_unstable();
+    pages.dedup();
+    let mut outcome = if pages.is_empty() {
+        Outcome::Kept(doc)
+    } else {
+        ocr_pdf(input, Some(&doc), &pages, config, cache)?
+    };
+    if let (Outcome::Kept(doc), Some(check)) = (&mut outcome, layer) {
+        doc.set_meta("ocr_layer_disagreement", check.disagreement);
+        doc.set_meta("ocr_layer_replaced", !check.pages.is_empty());
+    }
+    Ok(outcome)
 }
 
 /// Those of `pages` whose images cover at least [`IMAGE_PAGE_SHARE`] of the page. A PDF whose

@@ -95,6 +95,9 @@ pub struct OcrConfig {
     /// textbooks paste tables, key-point boxes and flowcharts as images, leaving a heading in
     /// the text layer (see `ingest::ocr` for the rule).
     pub image_pages: bool,
+    /// With `missing-text`, check the hidden OCR layer of scanned books against the engine on
+    /// two pages, and read every scanned page again when the layer is poor (`ingest::ocr_layer`).
+    pub replace_poor_layers: bool,
     /// Tesseract page segmentation mode (`--psm`).
     pub tesseract_psm: u32,
     /// The Python interpreter that has the engine's PyPI packages (`faster-paddle`, or
@@ -112,6 +115,7 @@ impl Default for OcrConfig {
             max_processes: 2,
             min_confidence: 0.8,
             image_pages: true,
+            replace_poor_layers: true,
             tesseract_psm: 3,
             python: "python3".into(),
         }
