@@ -1,9 +1,11 @@
 //! OCR for what extraction could not read, when `[ocr] mode` is on: PDFs without a text layer
 //! (rejected `scanned-no-text` by the extractor), blank pages inside PDFs (image pages and
 //! pages whose garbled text the extractor blanked), pages that are mostly picture with a
-//! heading for text, image files, and with `mode = "always"` every PDF page. It runs here in the parent, after the extraction worker, whose limits are
-//! sized for parsers, not for the minutes OCR takes per book; the OCR module bounds each page
-//! and the number of OCR processes itself. Archive members are not OCR'd (no file to render).
+//! heading for text, scanned books whose hidden OCR layer is poor, image files, and with
+//! `mode = "always"` every PDF page. It runs here in the parent, after the extraction worker,
+//! whose limits are sized for parsers, not for the minutes OCR takes per book; the OCR module
+//! bounds each page and the number of OCR processes itself. Archive members are not OCR'd (no
+//! file to render).
 use super::ocr_layer;
 use crate::document::{Document, Failure, Outcome, Reject, PAGE_BREAK};
 use crate::extract::Extraction;
@@ -59,8 +61,9 @@ const IMAGE_PAGE_SHARE: f64 = 0.3;
 /// is a heading, a caption or a page number, and the content is in the picture.
 const IMAGE_PAGE_MAX_CHARS: usize = 200;
 
-/// A PDF that has text: OCR its blank pages and the pages that are mostly picture (all pages
-/// with `mode = "always"`) and put the recognised text in their place.
+/// A PDF that has text: OCR its blank pages, the pages that are mostly picture and the scanned
+/// pages of a poor OCR layer (all pages with `mode = "always"`) and put the recognised text in
+/// their place.
 fn redo_pages(doc: Document, input: &Input, config: &OcrConfig, cache: &Path) -> Result<Outcome> {
     let count = pages_of_pdf(&input.path)?;
     let texts: Vec<&str> = doc.text.split(PAGE_BREAK).collect();
@@ -78,14 +81,19 @@ fn redo_pages(doc: Document, input: &Input, config: &OcrConfig, cache: &Path) ->
             .collect();
         pages.extend(mostly_picture(input, &few, config));
     }
-    let mut layer = None;
-    if config.mode == OcrMode::MissingText
+    let layer = if config.mode == OcrMode::MissingText
         && config.replace_poor_layers
         && texts.len() == count as usize
     {
-        layer = ocr_layer::check(input, &texts, config, cache)?;
-        pages.extend(layer.iter().flat_map(|check| check.pages.iter().copied()));
-    }
+        // A check that cannot run leaves the layer as it is: the text is still read.
+        ocr_layer::check(input, &texts, config, cache).unwrap_or_else(|e| {
+            tracing::warn!("{}: its OCR layer cannot be checked: {e:#}", input.source);
+            None
+        })
+    } else {
+        None
+    };
+    pages.extend(layer.iter().flat_map(|check| check.pages.iter().copied()));
     pages.sort_unstable();
     pages.dedup();
     let mut outcome = if pages.is_empty() {
