@@ -10,7 +10,7 @@ const SCAN_WIDTH_SHARE: f64 = 0.8;
 
 /// Renders 1-based `page` to a grey, uncompressed TIFF in `scratch`; returns it and the
 /// resolution used. Uncompressed because pdftoppm's PNG encoder took 0.75 CPU-seconds for an A4
-/// page at 200 dpi (TIFF: 0.03), half as much again as reading the page; every engine reads TIFF.
+/// page at 200 dpi (TIFF: 0.03), about half what reading the page costs; every engine reads TIFF.
 pub fn pdf_page(
     path: &Path,
     page: u32,
