@@ -5,6 +5,7 @@ use encoding_rs::{
     DecoderResult, Encoding, BIG5, EUC_JP, EUC_KR, GB18030, ISO_2022_JP, SHIFT_JIS, UTF_16BE,
     UTF_16LE, UTF_8,
 };
+use std::borrow::Cow;
 
 pub struct Decoded {
     pub text: String,
@@ -17,19 +18,48 @@ pub struct Decoded {
 const DETECT_BYTES: usize = 64 << 10;
 
 pub fn decode(bytes: &[u8]) -> Decoded {
+    match plain_utf8(bytes) {
+        Some(text) => Decoded {
+            text: text.to_string(),
+            encoding: "utf-8",
+            replacements: 0,
+        },
+        None => decode_other(bytes),
+    }
+}
+
+/// As [`decode`], borrowing the bytes when they are plain UTF-8: a big file is not copied.
+pub fn decode_borrowed(bytes: &[u8]) -> (Cow<'_, str>, &'static str, usize) {
+    match plain_utf8(bytes) {
+        Some(text) => (Cow::Borrowed(text), "utf-8", 0),
+        None => {
+            let decoded = decode_other(bytes);
+            (
+                Cow::Owned(decoded.text),
+                decoded.encoding,
+                decoded.replacements,
+            )
+        }
+    }
+}
+
+/// The bytes as text when they are UTF-8 without a byte-order mark. Checked after UTF-16:
+/// NUL-interleaved UTF-16 is also valid UTF-8.
+fn plain_utf8(bytes: &[u8]) -> Option<&str> {
+    if Encoding::for_bom(bytes).is_some() || utf16_bom_or_guess(bytes).is_some() {
+        return None;
+    }
+    simdutf8::basic::from_utf8(bytes).ok()
+}
+
+/// Text that is not plain UTF-8: a byte-order mark, UTF-16, GB18030 or the detector's guess.
+fn decode_other(bytes: &[u8]) -> Decoded {
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
         return lossy(encoding, &bytes[bom_len..], bom_name(encoding));
     }
     // Before UTF-8: NUL-interleaved UTF-16 is also valid UTF-8.
     if let Some(encoding) = utf16_bom_or_guess(bytes) {
         return lossy(encoding, bytes, encoding.name());
-    }
-    if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
-        return Decoded {
-            text: text.to_string(),
-            encoding: "utf-8",
-            replacements: 0,
-        };
     }
     // Most legacy text is GBK/GB18030. When no other multi-byte encoding the detector could
     // name accepts the bytes, the candidate order below always ends at GB18030 whatever the

@@ -16,7 +16,7 @@ pub mod tool;
 use crate::config::check_range;
 use crate::document::{Document, Failure, Outcome, Reject};
 use crate::walk::Input;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sniff::Format;
 
@@ -45,6 +45,10 @@ pub struct ExtractConfig {
     pub tool_memory_mb: u64,
     /// Spreadsheet rows per document (xlsx, xls): a row is a line and never split.
     pub sheet_rows_per_doc: usize,
+    /// JSON-lines, CSV and TSV files at least this big are read record by record and written
+    /// as they are read, never held whole as documents (a 272 MB file held whole peaked at
+    /// 966 MB).
+    pub stream_records_min_bytes: u64,
 }
 
 impl Default for ExtractConfig {
@@ -61,6 +65,7 @@ impl Default for ExtractConfig {
             tool_timeout_secs: 120,
             tool_memory_mb: 2048,
             sheet_rows_per_doc: 200,
+            stream_records_min_bytes: 64 << 20,
         }
     }
 }
@@ -167,6 +172,34 @@ impl std::ops::Deref for Bytes {
             Bytes::Mapped(m) => m,
         }
     }
+}
+
+/// The record format (JSON lines, CSV, TSV) of an input big enough to be streamed
+/// (`extract.stream_records_min_bytes`), if it is one.
+pub fn streamed_records(input: &Input, config: &ExtractConfig) -> Option<Format> {
+    if input.size < config.stream_records_min_bytes
+        || input.size > config.max_file_bytes
+        || unreadable_by_name(&input.source).is_some()
+    {
+        return None;
+    }
+    sniff_file(input).filter(|f| matches!(f, Format::Jsonl | Format::Csv | Format::Tsv))
+}
+
+/// Reads a record file (see [`streamed_records`]) one outcome at a time into `emit`.
+pub fn stream_records(
+    input: &Input,
+    format: Format,
+    config: &ExtractConfig,
+    emit: &mut dyn FnMut(Outcome) -> Result<()>,
+) -> Result<()> {
+    let bytes = read(input).with_context(|| format!("cannot read {}", input.source))?;
+    records::stream(&input.source, &bytes, format, config, &mut |mut outcome| {
+        if let Outcome::Kept(doc) = &mut outcome {
+            doc.set_meta("format", format.name());
+        }
+        emit(outcome)
+    })
 }
 
 /// The format of a file on disk, from its first bytes (None when it cannot be read).

@@ -1,7 +1,7 @@
 //! Record formats: JSON, JSON lines, CSV, TSV. Each record becomes one document, numbered by
 //! its record index so ids are stable; a record that cannot be parsed is a failure of its own
 //! and the rest of the file is still read.
-use super::decode::{decode, normalize_newlines};
+use super::decode::{decode, decode_borrowed, normalize_newlines};
 use super::sniff::Format;
 use super::ExtractConfig;
 use crate::document::{Document, Failure, Outcome};
@@ -19,44 +19,85 @@ pub fn extract(
 ) -> Result<Vec<Outcome>> {
     let decoded = decode(bytes);
     let text = normalize_newlines(decoded.text);
-    let mut outcomes = match format {
-        Format::Jsonl => json_lines(source, &text, config),
+    let outcomes = match format {
         Format::Json => json_document(source, &text, config)?,
-        Format::Tsv => delimited(source, &text, b'\t', config),
-        _ => delimited(source, &text, b',', config),
+        _ => each_record(source, &text, format, config).collect(),
     };
-    for outcome in &mut outcomes {
-        if let Outcome::Kept(doc) = outcome {
-            doc.set_meta("encoding", decoded.encoding);
-            doc.set_meta("replacements", decoded.replacements);
-        }
-    }
-    Ok(outcomes)
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| with_encoding(outcome, decoded.encoding, decoded.replacements))
+        .collect())
 }
 
-fn json_lines(source: &str, text: &str, config: &ExtractConfig) -> Vec<Outcome> {
-    let mut outcomes = Vec::new();
-    for (index, line) in text.lines().enumerate() {
+/// One outcome per record of a JSON-lines, CSV or TSV file, read as they are asked for: a file
+/// of millions of records is never held as documents all at once (ingest streams big ones).
+/// `emit` gets each in order; it stops the reading by returning an error.
+pub fn stream(
+    source: &str,
+    bytes: &[u8],
+    format: Format,
+    config: &ExtractConfig,
+    emit: &mut dyn FnMut(Outcome) -> Result<()>,
+) -> Result<()> {
+    let (text, encoding, replacements) = decode_borrowed(bytes);
+    let text = match text {
+        Cow::Borrowed(text) if text.contains('\r') => Cow::Owned(normalize_newlines(text.into())),
+        Cow::Owned(text) => Cow::Owned(normalize_newlines(text)),
+        borrowed => borrowed,
+    };
+    for outcome in each_record(source, &text, format, config) {
+        emit(with_encoding(outcome, encoding, replacements))?;
+    }
+    Ok(())
+}
+
+fn with_encoding(mut outcome: Outcome, encoding: &'static str, replacements: usize) -> Outcome {
+    if let Outcome::Kept(doc) = &mut outcome {
+        doc.set_meta("encoding", encoding);
+        doc.set_meta("replacements", replacements);
+    }
+    outcome
+}
+
+/// The records of a file holding one per line (JSON lines) or row (CSV, TSV).
+fn each_record<'a>(
+    source: &'a str,
+    text: &'a str,
+    format: Format,
+    config: &'a ExtractConfig,
+) -> Box<dyn Iterator<Item = Outcome> + 'a> {
+    match format {
+        Format::Jsonl => Box::new(json_lines(source, text, config)),
+        Format::Tsv => Box::new(delimited(source, text, b'\t', config)),
+        _ => Box::new(delimited(source, text, b',', config)),
+    }
+}
+
+fn json_lines<'a>(
+    source: &'a str,
+    text: &'a str,
+    config: &'a ExtractConfig,
+) -> impl Iterator<Item = Outcome> + 'a {
+    text.lines().enumerate().filter_map(move |(index, line)| {
         let line = line.trim();
         if line.is_empty() {
-            continue;
+            return None;
         }
         let record = index as u64 + 1;
         let mut rewritten = String::new();
-        match parse_json(line, &mut rewritten) {
-            Ok(value) => outcomes.push(Outcome::Kept(Document::new(
+        Some(match parse_json(line, &mut rewritten) {
+            Ok(value) => Outcome::Kept(Document::new(
                 source,
                 Some(record),
                 record_text(&value, config),
-            ))),
-            Err(e) => outcomes.push(Outcome::Failed(Failure::new(
+            )),
+            Err(e) => Outcome::Failed(Failure::new(
                 &format!("{source}#{record}"),
                 "extract",
                 format!("invalid JSON on line {record}: {e}"),
-            ))),
-        }
-    }
-    outcomes
+            )),
+        })
+    })
 }
 
 /// Strict JSON, or else JSON as Python's `json.dump` writes it by default: bare `NaN`,
@@ -253,7 +294,12 @@ fn is_prose(s: &str) -> bool {
         || (s.trim().contains(' ') && s.chars().any(char::is_alphabetic))
 }
 
-fn delimited(source: &str, text: &str, delimiter: u8, config: &ExtractConfig) -> Vec<Outcome> {
+fn delimited<'a>(
+    source: &'a str,
+    text: &'a str,
+    delimiter: u8,
+    config: &'a ExtractConfig,
+) -> impl Iterator<Item = Outcome> + 'a {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
@@ -269,8 +315,7 @@ fn delimited(source: &str, text: &str, delimiter: u8, config: &ExtractConfig) ->
         ),
         _ => None,
     };
-    let mut outcomes = Vec::new();
-    for (index, row) in reader.records().enumerate() {
+    reader.into_records().enumerate().map(move |(index, row)| {
         let record = index as u64 + 1;
         match row {
             Ok(row) => {
@@ -284,16 +329,11 @@ fn delimited(source: &str, text: &str, delimiter: u8, config: &ExtractConfig) ->
                     .filter(|f| !f.is_empty())
                     .collect::<Vec<_>>()
                     .join("\n");
-                outcomes.push(Outcome::Kept(Document::new(source, Some(record), text)));
+                Outcome::Kept(Document::new(source, Some(record), text))
             }
-            Err(e) => outcomes.push(Outcome::Failed(Failure::new(
-                &format!("{source}#{record}"),
-                "extract",
-                e,
-            ))),
+            Err(e) => Outcome::Failed(Failure::new(&format!("{source}#{record}"), "extract", e)),
         }
-    }
-    outcomes
+    })
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use super::framed;
 use super::progress::Progress;
 use super::Stages;
 use crate::dedup::exact::{self, DocumentKeys};
-use crate::document::Outcome;
+use crate::document::{Failure, Outcome};
 use crate::extract::Extraction;
 use crate::shard::writer::AtomicFile;
 use crate::walk::Input;
@@ -158,6 +158,19 @@ pub fn run(
     for chunk in done {
         progress.advance(chunk.inputs.len() as u64, size_of(chunk));
     }
+    // Chunks holding a big record file are written as their records are read, one at a time.
+    let (streamed, todo): (Vec<&Chunk>, Vec<&Chunk>) = todo.into_iter().partition(|c| {
+        c.inputs
+            .iter()
+            .any(|&i| stages.streams(&inputs[i]).is_some())
+    });
+    for chunk in streamed {
+        if INTERRUPTED.load(Ordering::Relaxed) {
+            break;
+        }
+        save_streaming(dir, chunk, inputs, stages, pool)?;
+        progress.advance(chunk.inputs.len() as u64, size_of(chunk));
+    }
     let wave_files = pool.current_num_threads() * 8;
     std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = mpsc::sync_channel::<(&Chunk, Vec<Extraction>)>(2);
@@ -224,37 +237,126 @@ fn save(
     results: Vec<Extraction>,
     dedup: &crate::dedup::DedupConfig,
 ) -> Result<()> {
-    let path = chunk.path(dir);
-    let folder = path.parent().unwrap_or(dir);
-    let mut keys = Vec::new();
+    let mut writer = ChunkWriter::create(&chunk.path(dir), dedup)?;
     for (&input, extraction) in chunk.inputs.iter().zip(&results) {
-        for (index, outcome) in extraction.outcomes.iter().enumerate() {
-            if let Outcome::Kept(doc) = outcome {
-                keys.push(DocumentKeys::of(doc, (input as u32, index as u32), dedup));
-            }
+        writer.extraction(input, extraction)?;
+    }
+    writer.finish(&chunk.keys_path(dir))
+}
+
+/// A chunk with a big record file: the other inputs are read in parallel as usual, the record
+/// file record by record (`Stages::stream`), everything written in input order as it comes.
+fn save_streaming(
+    dir: &Path,
+    chunk: &Chunk,
+    inputs: &[Input],
+    stages: &Stages,
+    pool: &rayon::ThreadPool,
+) -> Result<()> {
+    let mut others: std::collections::HashMap<usize, Extraction> = pool.install(|| {
+        chunk
+            .inputs
+            .par_iter()
+            .filter(|&&i| stages.streams(&inputs[i]).is_none())
+            .map(|&i| (i, stages.process(&inputs[i])))
+            .collect()
+    });
+    let mut writer = ChunkWriter::create(&chunk.path(dir), &stages.dedup)?;
+    for &input in &chunk.inputs {
+        let (Some(format), None) = (stages.streams(&inputs[input]), others.get(&input)) else {
+            let extraction = others
+                .remove(&input)
+                .unwrap_or_else(|| stages.process(&inputs[input]));
+            writer.extraction(input, &extraction)?;
+            continue;
+        };
+        tracing::info!("{}: read record by record", inputs[input].source);
+        let mut written = 0;
+        let mut write_error = None;
+        let read = stages.stream(&inputs[input], format, pool, &mut |outcome| {
+            let result = writer.write(input, format.name(), written, Some(&outcome));
+            written += 1;
+            result.map_err(|e| anyhow::anyhow!(write_error.insert(e).to_string()))
+        });
+        if let Some(fatal) = write_error {
+            return Err(fatal);
+        }
+        // A file that cannot be read (or stops being readable) is an error line of its own.
+        if let Err(e) = read {
+            let failure = Failure::new(&inputs[input].source, "read", format!("{e:#}"));
+            writer.write(
+                input,
+                "unreadable",
+                written,
+                Some(&Outcome::Failed(failure)),
+            )?;
+        } else if written == 0 {
+            writer.write(input, format.name(), 0, None)?;
         }
     }
-    std::fs::create_dir_all(folder)?;
-    exact::write_keys(&chunk.keys_path(dir), &keys)?;
-    // Uncompressed: chunks are read once, and compressing them cost more CPU than any other
-    // step of saving (zstd -1 on Chinese text runs at about 230 MB/s).
-    let mut file = AtomicFile::create(&path)?;
-    let mut buffer = Vec::new();
-    for (&input, extraction) in chunk.inputs.iter().zip(&results) {
-        let record = |outcome| SavedOutcomeRef {
+    writer.finish(&chunk.keys_path(dir))
+}
+
+/// Writes one chunk: outcomes as they come, then the exact-dedup keys of its kept documents,
+/// then the outcomes file under its final name, which marks the chunk done.
+struct ChunkWriter<'a> {
+    file: AtomicFile,
+    keys: Vec<DocumentKeys>,
+    buffer: Vec<u8>,
+    dedup: &'a crate::dedup::DedupConfig,
+}
+
+impl<'a> ChunkWriter<'a> {
+    fn create(path: &Path, dedup: &'a crate::dedup::DedupConfig) -> Result<Self> {
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)?;
+        }
+        Ok(ChunkWriter {
+            // Uncompressed: chunks are read once, and compressing them cost more CPU than any
+            // other step of saving (zstd -1 on Chinese text runs at about 230 MB/s).
+            file: AtomicFile::create(path)?,
+            keys: Vec::new(),
+            buffer: Vec::new(),
+            dedup,
+        })
+    }
+
+    /// All outcomes of one input; an input that gave none still gets a record, to be counted.
+    fn extraction(&mut self, input: usize, extraction: &Extraction) -> Result<()> {
+        if extraction.outcomes.is_empty() {
+            return self.write(input, extraction.format, 0, None);
+        }
+        for (index, outcome) in extraction.outcomes.iter().enumerate() {
+            self.write(input, extraction.format, index, Some(outcome))?;
+        }
+        Ok(())
+    }
+
+    /// The `index`th outcome of `input`.
+    fn write(
+        &mut self,
+        input: usize,
+        format: &str,
+        index: usize,
+        outcome: Option<&Outcome>,
+    ) -> Result<()> {
+        if let Some(Outcome::Kept(doc)) = outcome {
+            let at = (input as u32, index as u32);
+            self.keys.push(DocumentKeys::of(doc, at, self.dedup));
+        }
+        let record = SavedOutcomeRef {
             input,
-            format: extraction.format,
+            format,
             outcome,
         };
-        if extraction.outcomes.is_empty() {
-            framed::write(&mut file, &record(None), &mut buffer)?;
-        }
-        for outcome in &extraction.outcomes {
-            framed::write(&mut file, &record(Some(outcome)), &mut buffer)?;
-        }
+        framed::write(&mut self.file, &record, &mut self.buffer)
     }
-    file.finish()?;
-    Ok(())
+
+    fn finish(self, keys_path: &Path) -> Result<()> {
+        exact::write_keys(keys_path, &self.keys)?;
+        self.file.finish()?;
+        Ok(())
+    }
 }
 
 /// Chunks not saved yet (an unfinished extraction, e.g. a cancelled Slurm task).

@@ -117,17 +117,83 @@ impl Stages {
         let outcomes = extraction
             .outcomes
             .into_iter()
-            .map(|outcome| match outcome {
-                Outcome::Kept(doc) => match self.filter.check(self.cleaner.clean(doc)) {
-                    Verdict::Keep(doc) => Outcome::Kept(doc),
-                    Verdict::Drop(reject) => Outcome::Rejected(reject),
-                },
-                other => other,
-            })
+            .map(|outcome| self.refine(outcome))
             .collect();
         Extraction {
             format: extraction.format,
             outcomes,
         }
     }
+
+    /// An extracted document through clean → filter; other outcomes as they are.
+    fn refine(&self, outcome: Outcome) -> Outcome {
+        match outcome {
+            Outcome::Kept(doc) => match self.filter.check(self.cleaner.clean(doc)) {
+                Verdict::Keep(doc) => Outcome::Kept(doc),
+                Verdict::Drop(reject) => Outcome::Rejected(reject),
+            },
+            other => other,
+        }
+    }
+
+    /// The record format of an input read by [`Stages::stream`] rather than [`Stages::process`].
+    pub fn streams(&self, input: &Input) -> Option<extract::sniff::Format> {
+        extract::streamed_records(input, &self.extract)
+            .filter(|f| !self.isolation.formats.iter().any(|n| n == f.name()))
+    }
+
+    /// A big record file through extract → clean → filter, records cleaned in parallel batches
+    /// of [`STREAM_BATCH`] and handed to `emit` in order: memory holds one batch, not the file.
+    /// A record whose cleaning panics becomes an error of its own.
+    pub fn stream(
+        &self,
+        input: &Input,
+        format: extract::sniff::Format,
+        pool: &rayon::ThreadPool,
+        emit: &mut dyn FnMut(Outcome) -> Result<()>,
+    ) -> Result<()> {
+        use rayon::prelude::*;
+        let mut batch = Vec::with_capacity(STREAM_BATCH);
+        let mut flush = |batch: &mut Vec<Outcome>| -> Result<()> {
+            let refined: Vec<Outcome> = pool.install(|| {
+                std::mem::take(batch)
+                    .into_par_iter()
+                    .map(|outcome| self.refine_guarded(outcome))
+                    .collect()
+            });
+            refined.into_iter().try_for_each(&mut *emit)
+        };
+        extract::stream_records(input, format, &self.extract, &mut |outcome| {
+            batch.push(outcome);
+            if batch.len() < STREAM_BATCH {
+                return Ok(());
+            }
+            flush(&mut batch)
+        })?;
+        flush(&mut batch)
+    }
+
+    fn refine_guarded(&self, outcome: Outcome) -> Outcome {
+        let source = match &outcome {
+            Outcome::Kept(doc) => match doc.meta.get("record") {
+                Some(record) => format!("{}#{record}", doc.source),
+                None => doc.source.clone(),
+            },
+            _ => return outcome,
+        };
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.refine(outcome)))
+            .unwrap_or_else(|panic| {
+                Outcome::Failed(crate::document::Failure::new(
+                    &source,
+                    "clean",
+                    format!(
+                        "internal error while cleaning this record: {}",
+                        crate::cli::panic_message(&*panic)
+                    ),
+                ))
+            })
+    }
 }
+
+/// Records cleaned together when a big record file is streamed.
+const STREAM_BATCH: usize = 4096;
