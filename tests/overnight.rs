@@ -183,8 +183,9 @@ fn a_worker_over_its_memory_limit_costs_only_its_file() {
 
 /// Record files from `extract.stream_records_min_bytes` (64 MiB) up are read record by record
 /// and written as they are read, so a multi-gigabyte JSON-lines dump never sits in memory as
-/// documents. Streaming every record file of the text corpus (JSON lines, a GBK CSV, TSV) gives
-/// the same artefacts as reading them whole.
+/// documents. Streaming every record file of the text corpus (JSON lines, JSON arrays, a MinerU
+/// content list that stays one document, a GBK CSV) gives the same artefacts as reading them
+/// whole.
 #[test]
 fn streamed_record_files_give_the_same_artefacts() {
     let input = format!("[input]\npaths = [{:?}]\n", shared("corpus/text"));
@@ -200,7 +201,7 @@ fn streamed_record_files_give_the_same_artefacts() {
     let pipeline = streamed.pipeline(&format!("{input}[extract]\nstream_records_min_bytes = 1\n"));
     assert_ok(&medcorpus().arg("run").arg(pipeline).output().unwrap());
     let log = std::fs::read_to_string(streamed.out().join("medcorpus.log")).unwrap();
-    for file in ["Mainland_dev.jsonl", "样例_内科5000-6000.csv"] {
+    for file in ["Mainland_dev.jsonl", "CNMLEQA-3k.json", "样例_内科5000-6000.csv"] {
         assert!(
             log.contains(&format!("{file}: read record by record")),
             "{file} streamed"

@@ -174,7 +174,7 @@ impl std::ops::Deref for Bytes {
     }
 }
 
-/// The record format (JSON lines, CSV, TSV) of an input big enough to be streamed
+/// The record format (JSON, JSON lines, CSV, TSV) of an input big enough to be streamed
 /// (`extract.stream_records_min_bytes`), if it is one.
 pub fn streamed_records(input: &Input, config: &ExtractConfig) -> Option<Format> {
     if input.size < config.stream_records_min_bytes
@@ -183,7 +183,8 @@ pub fn streamed_records(input: &Input, config: &ExtractConfig) -> Option<Format>
     {
         return None;
     }
-    sniff_file(input).filter(|f| matches!(f, Format::Jsonl | Format::Csv | Format::Tsv))
+    sniff_file(input)
+        .filter(|f| matches!(f, Format::Json | Format::Jsonl | Format::Csv | Format::Tsv))
 }
 
 /// Reads a record file (see [`streamed_records`]) one outcome at a time into `emit`.

@@ -29,8 +29,9 @@ pub fn extract(
         .collect())
 }
 
-/// One outcome per record of a JSON-lines, CSV or TSV file, read as they are asked for: a file
-/// of millions of records is never held as documents all at once (ingest streams big ones).
+/// One outcome per record of a JSON-lines, CSV or TSV file or a JSON array, read as they are
+/// asked for: a file of millions of records is never held as documents all at once (ingest
+/// streams big ones). Other JSON documents are read whole.
 /// `emit` gets each in order; it stops the reading by returning an error.
 pub fn stream(
     source: &str,
@@ -45,7 +46,14 @@ pub fn stream(
         Cow::Owned(text) => Cow::Owned(normalize_newlines(text)),
         borrowed => borrowed,
     };
-    for outcome in each_record(source, &text, format, config) {
+    let records: Box<dyn Iterator<Item = Outcome>> = match format {
+        Format::Json => match array_records(source, &text, config) {
+            Some(records) => Box::new(records),
+            None => Box::new(json_document(source, &text, config)?.into_iter()),
+        },
+        _ => each_record(source, &text, format, config),
+    };
+    for outcome in records {
         emit(with_encoding(outcome, encoding, replacements))?;
     }
     Ok(())
@@ -98,6 +106,92 @@ fn json_lines<'a>(
             )),
         })
     })
+}
+
+/// The elements of a JSON document that is one array, each parsed alone, numbered as
+/// `json_document` numbers them; `None` when the document is something else, or a MinerU
+/// content list (one paper: `json_document` makes it one document).
+fn array_records<'a>(
+    source: &'a str,
+    text: &'a str,
+    config: &'a ExtractConfig,
+) -> Option<impl Iterator<Item = Outcome> + 'a> {
+    let body = text.trim_start().strip_prefix('[')?;
+    let mut elements = ArrayElements {
+        text: body,
+        at: 0,
+        finished: false,
+    }
+    .peekable();
+    if let Some(Ok(first)) = elements.peek() {
+        let mut rewritten = String::new();
+        let block = parse_json(first, &mut rewritten).ok()?;
+        if block.get("type").is_some() && block.get("page_idx").is_some() {
+            return None;
+        }
+    }
+    Some(elements.enumerate().map(move |(index, element)| {
+        let record = index as u64 + 1;
+        let mut rewritten = String::new();
+        match element.map(|element| parse_json(element, &mut rewritten)) {
+            Ok(Ok(value)) => Outcome::Kept(Document::new(
+                source,
+                Some(record),
+                record_text(&value, config),
+            )),
+            Ok(Err(e)) => Outcome::Failed(Failure::new(
+                &format!("{source}#{record}"),
+                "extract",
+                format!("invalid JSON in element {record}: {e}"),
+            )),
+            Err(e) => Outcome::Failed(Failure::new(&format!("{source}#{record}"), "extract", e)),
+        }
+    }))
+}
+
+/// The texts of a JSON array's elements, from just after its `[`: one scan that follows
+/// strings and nesting, so a file of a million records is never one tree in memory.
+struct ArrayElements<'a> {
+    text: &'a str,
+    at: usize,
+    finished: bool,
+}
+
+impl<'a> Iterator for ArrayElements<'a> {
+    type Item = Result<&'a str, &'static str>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finished {
+            return None;
+        }
+        let bytes = self.text.as_bytes();
+        let start = self.at + (bytes.len() - self.at - self.text[self.at..].trim_start().len());
+        if bytes.get(start) == Some(&b']') {
+            self.finished = true;
+            return None;
+        }
+        let (mut at, mut depth) = (start, 0usize);
+        while at < bytes.len() {
+            match bytes[at] {
+                b'"' => {
+                    at = string_end(bytes, at + 1);
+                    continue;
+                }
+                b'[' | b'{' => depth += 1,
+                b']' | b'}' if depth > 0 => depth -= 1,
+                b']' | b',' if depth == 0 => break,
+                _ => {}
+            }
+            at += 1;
+        }
+        if at >= bytes.len() {
+            self.finished = true;
+            return Some(Err("the JSON array is not closed"));
+        }
+        self.finished = bytes[at] == b']';
+        self.at = at + 1;
+        Some(Ok(self.text[start..at].trim_end()))
+    }
 }
 
 /// Strict JSON, or else JSON as Python's `json.dump` writes it by default: bare `NaN`,
@@ -350,6 +444,32 @@ mod tests {
         );
         assert_eq!(python_literals_to_null(r#"{"a": "NaN", "b": 1}"#), None);
         assert_eq!(python_literals_to_null(r#"{"a": "unterminated NaN"#), None);
+    }
+
+    #[test]
+    fn array_elements_are_found_by_one_scan() {
+        fn elements(text: &str) -> Vec<Result<&str, &'static str>> {
+            ArrayElements {
+                text: text.trim_start().strip_prefix('[').unwrap(),
+                at: 0,
+                finished: false,
+            }
+            .collect()
+        }
+        assert_eq!(
+            elements(r#"[{"q": "a, [b]", "o": {"A": [1, 2]}}, "x\",]" , 3 ]"#),
+            [
+                Ok(r#"{"q": "a, [b]", "o": {"A": [1, 2]}}"#),
+                Ok(r#""x\",]""#),
+                Ok("3")
+            ]
+        );
+        assert_eq!(elements("[ ]"), Vec::<Result<&str, &str>>::new());
+        assert_eq!(elements("[]"), Vec::<Result<&str, &str>>::new());
+        assert_eq!(
+            elements(r#"[1, {"a": 2"#),
+            [Ok("1"), Err("the JSON array is not closed")]
+        );
     }
 
     #[test]
