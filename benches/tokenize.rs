@@ -66,7 +66,7 @@ fn main() -> anyhow::Result<()> {
     let bert = BertConfig::default();
     let encoder = Encoder::from_config(&TokenizeConfig::default(), Path::new("."))?
         .ok_or_else(|| anyhow::anyhow!("no vocabulary"))?;
-    let lines: Vec<String> = docs
+    let lines: Vec<&str> = docs
         .iter()
         .flat_map(|d| sentences::split(&d.text, bert.max_sentence_chars))
         .collect();
@@ -97,7 +97,7 @@ fn main() -> anyhow::Result<()> {
     let started = thread_cpu_seconds();
     for line in &lines {
         let encoding = reference
-            .encode(line.as_str(), false)
+            .encode(*line, false)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         std::hint::black_box(encoding.get_ids());
     }

@@ -493,6 +493,6 @@ mod tests {
     fn a_paragraph_repeated_inside_one_document_stays() {
         let para = "糖尿病患者应定期监测血糖并记录结果以便调整治疗方案";
         let doc = Document::new("a.txt", None, format!("{para}\n{para}"));
-        assert_eq!(dedup(&[doc.clone()], 1), vec![Ok(doc.text)]);
+        assert_eq!(dedup(std::slice::from_ref(&doc), 1), vec![Ok(doc.text)]);
     }
 }
