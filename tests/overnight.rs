@@ -201,7 +201,11 @@ fn streamed_record_files_give_the_same_artefacts() {
     let pipeline = streamed.pipeline(&format!("{input}[extract]\nstream_records_min_bytes = 1\n"));
     assert_ok(&medcorpus().arg("run").arg(pipeline).output().unwrap());
     let log = std::fs::read_to_string(streamed.out().join("medcorpus.log")).unwrap();
-    for file in ["Mainland_dev.jsonl", "CNMLEQA-3k.json", "样例_内科5000-6000.csv"] {
+    for file in [
+        "Mainland_dev.jsonl",
+        "CNMLEQA-3k.json",
+        "样例_内科5000-6000.csv",
+    ] {
         assert!(
             log.contains(&format!("{file}: read record by record")),
             "{file} streamed"

@@ -16,7 +16,7 @@ const MIN_FREE_RUN: usize = 3;
 
 impl Step for BrokenTokens {
     fn apply(&self, text: String, meta: &mut Meta) -> String {
-        if !text.split('\n').skip(1).any(is_piece) {
+        if !has_piece(&text) {
             return text;
         }
         let lines: Vec<&str> = text.split('\n').collect();
@@ -64,6 +64,21 @@ fn is_piece(line: &str) -> bool {
     let piece = line.trim();
     // At most two characters of at most three bytes: most lines are told by their length.
     piece.len() <= 6 && (1..=2).contains(&piece.chars().count()) && piece.chars().all(is_token_char)
+}
+
+/// Whether any line after the first is a piece: one pass over the line breaks, looking closer
+/// only at lines short enough to be one (at most 12 bytes with the space around it).
+fn has_piece(text: &str) -> bool {
+    let mut start = None; // of the current line, from the second line on
+    for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]) {
+        if let Some(start) = start.filter(|&start| end - start <= 12) {
+            if is_piece(&text[start..end]) {
+                return true;
+            }
+        }
+        start = Some(end + 1);
+    }
+    false
 }
 
 /// The line that ends a broken token starts with its last character.

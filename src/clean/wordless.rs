@@ -33,11 +33,13 @@ impl Step for WordlessRuns {
             }
         };
         let mut at = 0;
-        while at < text.len() {
-            let end =
-                memchr::memchr(b'\n', &text.as_bytes()[at..]).map_or(text.len(), |i| at + i + 1);
+        let breaks = memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1);
+        for end in breaks.chain([text.len()]) {
+            if end == at {
+                continue; // the text ends with a line break
+            }
             let line = &text[at..end];
-            if line.chars().any(char::is_alphabetic) {
+            if has_word(line) {
                 close(run.take(), &mut out);
             } else if !line.trim().is_empty() {
                 let run = run.get_or_insert(Run {
@@ -58,6 +60,19 @@ impl Step for WordlessRuns {
         count_in_meta(meta, "wordless_lines", removed);
         out
     }
+}
+
+/// A letter or a Chinese character anywhere in the line. Told from the first bytes on most
+/// lines: E4–E9 lead the common ideographs, so only other characters are looked up.
+fn has_word(line: &str) -> bool {
+    let Some(at) = line
+        .bytes()
+        .position(|b| b.is_ascii_alphabetic() || b >= 0x80)
+    else {
+        return false;
+    };
+    let lead = line.as_bytes()[at];
+    lead < 0x80 || (0xE4..=0xE9).contains(&lead) || line[at..].chars().any(char::is_alphabetic)
 }
 
 #[cfg(test)]
