@@ -95,13 +95,7 @@ mod tests {
     use super::*;
 
     fn clean(s: &str) -> (String, u64) {
-        let mut meta = Meta::new();
-        let out = BrokenTokens.apply(s.to_string(), &mut meta);
-        let glued = meta
-            .get("broken_tokens_joined")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0);
-        (out, glued)
+        crate::clean::applied(&BrokenTokens, s, "broken_tokens_joined")
     }
 
     #[test]

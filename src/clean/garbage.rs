@@ -217,13 +217,7 @@ mod tests {
     use super::*;
 
     fn clean(s: &str) -> (String, u64) {
-        let mut meta = Meta::new();
-        let out = Garbage { max_symbol_run: 6 }.apply(s.to_string(), &mut meta);
-        let removed = meta
-            .get("garbage_chars")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0);
-        (out, removed)
+        crate::clean::applied(&Garbage { max_symbol_run: 6 }, s, "garbage_chars")
     }
 
     #[test]

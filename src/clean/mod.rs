@@ -137,6 +137,15 @@ impl Cleaner {
     }
 }
 
+/// A step applied to `text`, and the count it recorded under `counter` (0 when none).
+#[cfg(test)]
+fn applied(step: &dyn Step, text: &str, counter: &str) -> (String, u64) {
+    let mut meta = Meta::new();
+    let out = step.apply(text.to_string(), &mut meta);
+    let count = meta.get(counter).and_then(|v| v.as_u64()).unwrap_or(0);
+    (out, count)
+}
+
 /// CJK ideographs (unified, extensions A–F, compatibility), as BERT's tokenizer counts them.
 pub fn is_cjk(c: char) -> bool {
     matches!(c as u32,

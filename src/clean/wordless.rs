@@ -80,13 +80,7 @@ mod tests {
     use super::*;
 
     fn clean(s: &str) -> (String, u64) {
-        let mut meta = Meta::new();
-        let out = WordlessRuns.apply(s.to_string(), &mut meta);
-        let removed = meta
-            .get("wordless_lines")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0);
-        (out, removed)
+        crate::clean::applied(&WordlessRuns, s, "wordless_lines")
     }
 
     #[test]

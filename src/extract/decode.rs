@@ -18,49 +18,38 @@ pub struct Decoded {
 const DETECT_BYTES: usize = 64 << 10;
 
 pub fn decode(bytes: &[u8]) -> Decoded {
-    match plain_utf8(bytes) {
-        Some(text) => Decoded {
-            text: text.to_string(),
-            encoding: "utf-8",
-            replacements: 0,
-        },
-        None => decode_other(bytes),
+    let (text, encoding, replacements) = decode_borrowed(bytes);
+    Decoded {
+        text: text.into_owned(),
+        encoding,
+        replacements,
     }
 }
 
 /// As [`decode`], borrowing the bytes when they are plain UTF-8: a big file is not copied.
 pub fn decode_borrowed(bytes: &[u8]) -> (Cow<'_, str>, &'static str, usize) {
-    match plain_utf8(bytes) {
-        Some(text) => (Cow::Borrowed(text), "utf-8", 0),
-        None => {
-            let decoded = decode_other(bytes);
-            (
-                Cow::Owned(decoded.text),
-                decoded.encoding,
-                decoded.replacements,
-            )
-        }
-    }
-}
-
-/// The bytes as text when they are UTF-8 without a byte-order mark. Checked after UTF-16:
-/// NUL-interleaved UTF-16 is also valid UTF-8.
-fn plain_utf8(bytes: &[u8]) -> Option<&str> {
-    if Encoding::for_bom(bytes).is_some() || utf16_bom_or_guess(bytes).is_some() {
-        return None;
-    }
-    simdutf8::basic::from_utf8(bytes).ok()
-}
-
-/// Text that is not plain UTF-8: a byte-order mark, UTF-16, GB18030 or the detector's guess.
-fn decode_other(bytes: &[u8]) -> Decoded {
+    let owned = |decoded: Decoded| {
+        (
+            Cow::Owned(decoded.text),
+            decoded.encoding,
+            decoded.replacements,
+        )
+    };
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
-        return lossy(encoding, &bytes[bom_len..], bom_name(encoding));
+        return owned(lossy(encoding, &bytes[bom_len..], bom_name(encoding)));
     }
     // Before UTF-8: NUL-interleaved UTF-16 is also valid UTF-8.
     if let Some(encoding) = utf16_bom_or_guess(bytes) {
-        return lossy(encoding, bytes, encoding.name());
+        return owned(lossy(encoding, bytes, encoding.name()));
     }
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => (Cow::Borrowed(text), "utf-8", 0),
+        Err(_) => owned(legacy(bytes)),
+    }
+}
+
+/// Text in a legacy multi-byte or single-byte encoding.
+fn legacy(bytes: &[u8]) -> Decoded {
     // Most legacy text is GBK/GB18030. When no other multi-byte encoding the detector could
     // name accepts the bytes, the candidate order below always ends at GB18030 whatever the
     // detector guesses, so the detector (about 1,800 instructions per byte) is skipped.

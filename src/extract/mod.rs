@@ -16,7 +16,7 @@ pub mod tool;
 use crate::config::check_range;
 use crate::document::{Document, Failure, Outcome, Reject};
 use crate::walk::Input;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use sniff::Format;
 
@@ -187,15 +187,21 @@ pub fn streamed_records(input: &Input, config: &ExtractConfig) -> Option<Format>
         .filter(|f| matches!(f, Format::Json | Format::Jsonl | Format::Csv | Format::Tsv))
 }
 
-/// Reads a record file (see [`streamed_records`]) one outcome at a time into `emit`.
+/// The bytes of an input, memory-mapped when it is big.
+pub fn read_input(input: &Input) -> std::io::Result<impl std::ops::Deref<Target = [u8]>> {
+    read(input)
+}
+
+/// The records of a record file's bytes (see [`streamed_records`]) one outcome at a time into
+/// `emit`; its errors are `emit`'s.
 pub fn stream_records(
-    input: &Input,
+    source: &str,
+    bytes: &[u8],
     format: Format,
     config: &ExtractConfig,
     emit: &mut dyn FnMut(Outcome) -> Result<()>,
 ) -> Result<()> {
-    let bytes = read(input).with_context(|| format!("cannot read {}", input.source))?;
-    records::stream(&input.source, &bytes, format, config, &mut |mut outcome| {
+    records::stream(source, bytes, format, config, &mut |mut outcome| {
         if let Outcome::Kept(doc) = &mut outcome {
             doc.set_meta("format", format.name());
         }

@@ -11,7 +11,7 @@ use super::progress::Progress;
 use super::Stages;
 use crate::dedup::exact::{self, DocumentKeys};
 use crate::document::{Failure, Outcome};
-use crate::extract::Extraction;
+use crate::extract::{self, Extraction};
 use crate::shard::writer::AtomicFile;
 use crate::walk::Input;
 use anyhow::{bail, Result};
@@ -253,44 +253,47 @@ fn save_streaming(
     stages: &Stages,
     pool: &rayon::ThreadPool,
 ) -> Result<()> {
-    let mut others: std::collections::HashMap<usize, Extraction> = pool.install(|| {
+    /// How one input of the chunk is read.
+    enum Reading {
+        Whole(Extraction),
+        Streamed(extract::sniff::Format),
+    }
+    let readings: Vec<Reading> = pool.install(|| {
         chunk
             .inputs
             .par_iter()
-            .filter(|&&i| stages.streams(&inputs[i]).is_none())
-            .map(|&i| (i, stages.process(&inputs[i])))
+            .map(|&i| match stages.streams(&inputs[i]) {
+                Some(format) => Reading::Streamed(format),
+                None => Reading::Whole(stages.process(&inputs[i])),
+            })
             .collect()
     });
     let mut writer = ChunkWriter::create(&chunk.path(dir), &stages.dedup)?;
-    for &input in &chunk.inputs {
-        let (Some(format), None) = (stages.streams(&inputs[input]), others.get(&input)) else {
-            let extraction = others
-                .remove(&input)
-                .unwrap_or_else(|| stages.process(&inputs[input]));
-            writer.extraction(input, &extraction)?;
-            continue;
+    for (&input, reading) in chunk.inputs.iter().zip(readings) {
+        let format = match reading {
+            Reading::Whole(extraction) => {
+                writer.extraction(input, &extraction)?;
+                continue;
+            }
+            Reading::Streamed(format) => format,
         };
-        tracing::info!("{}: read record by record", inputs[input].source);
+        let source = &inputs[input].source;
+        let bytes = match extract::read_input(&inputs[input]) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let failure = Outcome::Failed(Failure::new(source, "read", e));
+                writer.write(input, "unreadable", 0, Some(&failure))?;
+                continue;
+            }
+        };
+        tracing::info!("{source}: read record by record");
         let mut written = 0;
-        let mut write_error = None;
-        let read = stages.stream(&inputs[input], format, pool, &mut |outcome| {
-            let result = writer.write(input, format.name(), written, Some(&outcome));
+        stages.stream(source, &bytes, format, pool, &mut |outcome| {
+            writer.write(input, format.name(), written, Some(&outcome))?;
             written += 1;
-            result.map_err(|e| anyhow::anyhow!(write_error.insert(e).to_string()))
-        });
-        if let Some(fatal) = write_error {
-            return Err(fatal);
-        }
-        // A file that cannot be read (or stops being readable) is an error line of its own.
-        if let Err(e) = read {
-            let failure = Failure::new(&inputs[input].source, "read", format!("{e:#}"));
-            writer.write(
-                input,
-                "unreadable",
-                written,
-                Some(&Outcome::Failed(failure)),
-            )?;
-        } else if written == 0 {
+            Ok(())
+        })?;
+        if written == 0 {
             writer.write(input, format.name(), 0, None)?;
         }
     }

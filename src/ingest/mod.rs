@@ -142,12 +142,14 @@ impl Stages {
             .filter(|f| !self.isolation.formats.iter().any(|n| n == f.name()))
     }
 
-    /// A big record file through extract → clean → filter, records cleaned in parallel batches
-    /// of [`STREAM_BATCH`] and handed to `emit` in order: memory holds one batch, not the file.
-    /// A record whose cleaning panics becomes an error of its own.
+    /// A big record file's bytes through extract → clean → filter, records cleaned in parallel
+    /// batches of [`STREAM_BATCH`] and handed to `emit` in order: memory holds one batch, not
+    /// the file. A record whose cleaning panics becomes an error of its own; the errors
+    /// returned are `emit`'s.
     pub fn stream(
         &self,
-        input: &Input,
+        source: &str,
+        bytes: &[u8],
         format: extract::sniff::Format,
         pool: &rayon::ThreadPool,
         emit: &mut dyn FnMut(Outcome) -> Result<()>,
@@ -163,7 +165,7 @@ impl Stages {
             });
             refined.into_iter().try_for_each(&mut *emit)
         };
-        extract::stream_records(input, format, &self.extract, &mut |outcome| {
+        extract::stream_records(source, bytes, format, &self.extract, &mut |outcome| {
             batch.push(outcome);
             if batch.len() < STREAM_BATCH {
                 return Ok(());

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use layout::join_cjk_spaces;
+pub use render::image_shares;
 pub use worker::stop_idle_workers;
 
 /// Reject reason for a page whose mean confidence is below `ocr.min_confidence`.
@@ -191,16 +192,6 @@ pub fn ocr_pdf_pages(
         });
     }
     Ok(results)
-}
-
-/// For each page from `first` to `last` that shows images, the share of its area they cover.
-pub fn image_shares(
-    path: &Path,
-    first: u32,
-    last: u32,
-    config: &OcrConfig,
-) -> Result<Vec<(u32, f64)>> {
-    render::image_shares(path, first, last, config)
 }
 
 /// OCR of an image file: jpg, png, or tif (every frame of a multi-page tif).
